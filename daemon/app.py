@@ -1,0 +1,299 @@
+"""The composition root: the one module that knows every part, and the FloorService it offers.
+
+Start order: store (integrity, migrate, rebuild state) -> HTTP (healthz 503 until ready) -> broker
+(republish retained tables, then `online`) -> outbox consumers -> READY. Stop in reverse within
+5 s: stop intake, let the writer drain, publish `offline`, snapshot and checkpoint the store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Coroutine
+from importlib.metadata import PackageNotFoundError, version
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import structlog
+
+from floorlink.daemon import metrics, topics
+from floorlink.daemon.core.floor import STATUSES, TableSpec
+from floorlink.daemon.core.state import Input, Outcome, State
+from floorlink.daemon.engine import Committed, Engine, RejectInput, now_ms
+from floorlink.daemon.service import (
+    JSON,
+    AddToWaitlist,
+    BlockTable,
+    ClearTable,
+    CommandResult,
+    HostCommand,
+    LiveKind,
+    MarkLeft,
+    PageParty,
+    SeatFromWaitlist,
+    SeatParty,
+    UnblockTable,
+)
+from floorlink.daemon.store import Store
+from floorlink.drivers.mqtt import BrokerLink, BrokerSettings, Received
+from floorlink.drivers.pos import TERMINAL_RE, PosRejected, parse_pos_event
+
+if TYPE_CHECKING:
+    from floorlink.daemon.config import Config
+
+log = structlog.get_logger(__name__)
+
+STOP_DRAIN_S = 3.0
+
+
+def _version() -> str:
+    try:
+        return version("floorlink")
+    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
+        return "0+unknown"
+
+
+class App:
+    """The daemon. Also the `FloorService` the HTTP layer and the host stand talk to."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.tz = ZoneInfo(config.site.timezone)
+        self.specs = tuple(TableSpec(t.id, t.seats, t.section) for t in config.tables)
+        self.layout = {t.id: t for t in config.tables}
+        state = State(self.specs, self.tz, cloud=bool(config.cloud and config.cloud.url))
+        self.engine = Engine(Store(config.store.path), state, config.store.snapshot_every)
+        mq = config.mqtt
+        self.link = BrokerLink(
+            BrokerSettings(
+                host=mq.host,
+                port=mq.port,
+                client_id=mq.client_id or f"floorlink-{config.site.id}",
+                username=mq.username,
+                password=mq.password,
+                tls=mq.tls,
+                ca_file=str(mq.ca_file) if mq.ca_file else None,
+                keepalive=mq.keepalive,
+            ),
+            subscriptions=[topics.POS_EVENTS],
+            will=(topics.STATUS, topics.OFFLINE),
+            on_message=self._on_message,
+            on_connect=self._on_broker_connect,
+            on_state=self._on_broker_state,
+        )
+        self.engine.subscribe(self._on_committed)
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._live: list[asyncio.Queue[tuple[LiveKind, Any]]] = []
+        self.ready = asyncio.Event()
+        self.store_open = False
+        self.fatal: BaseException | None = None
+
+    # ---- lifecycle -----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        await self.engine.open()
+        self.store_open = True
+        self._update_table_gauges()
+        log.info("store open", path=self.config.store.path, seq=self.engine.state.seq)
+        self._spawn("floorlink.store.writer", self._guard(self.engine.run()))
+        self._spawn("floorlink.broker.link", self.link.run())
+
+    def _spawn(self, name: str, coro: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.append(task)
+
+    async def _guard(self, coro: Coroutine[Any, Any, Any]) -> None:
+        """A store failure stops the daemon (systemd restarts it on the log)."""
+        try:
+            await coro
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            log.error("store failed: stopping", error=str(exc))
+            self.fatal = exc
+
+    async def wait_ready(self, timeout: float | None = None) -> None:
+        await asyncio.wait_for(self.ready.wait(), timeout)
+
+    async def stop(self) -> None:
+        await self.link.stop()
+        deadline = time.monotonic() + STOP_DRAIN_S
+        while self.engine.backlog and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0)  # let the last acks go out
+        with contextlib.suppress(Exception):
+            await self.link.publish_wait(topics.STATUS, topics.OFFLINE)
+        for task in reversed(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.store_open:
+            await self.engine.close()
+            self.store_open = False
+
+    # ---- broker --------------------------------------------------------------------------
+
+    async def _on_broker_connect(self) -> None:
+        """Retained state first, then `online`: whoever sees online sees every table."""
+        for tid, obj in self.engine.tables.items():
+            self.link.publish(topics.table(tid), json.dumps(obj).encode(), retain=True)
+        self.link.publish(topics.STATUS, topics.ONLINE, retain=True)
+
+    def _on_broker_state(self, connected: bool) -> None:
+        metrics.BROKER_CONNECTED.set(1 if connected else 0)
+        if connected and self.store_open:
+            self.ready.set()
+        elif not connected:
+            self.ready.clear()
+        self._broadcast("status", self.status())
+
+    def _on_message(self, msg: Received) -> None:
+        started = time.perf_counter()
+        terminal = topics.terminal_of(msg.topic)
+        inp: Input | RejectInput
+        if terminal is None or not TERMINAL_RE.match(terminal):
+            metrics.INVALID.labels("topic").inc()
+            log.warning("message on an unexpected topic", topic=msg.topic[:200])
+            inp = RejectInput("pos:?", None, "invalid", "unexpected topic")
+        else:
+            try:
+                inp = parse_pos_event(terminal, msg.payload)
+            except PosRejected as exc:
+                if exc.eid is None:
+                    metrics.INVALID.labels("unreadable").inc()
+                log.warning("POS event rejected", terminal=terminal, id=exc.eid, error=exc.error)
+                inp = RejectInput(f"pos:{terminal}", exc.eid, "invalid", exc.error)
+        fut = self.engine.submit_nowait(inp)
+        fut.add_done_callback(lambda f: self._after_commit(msg, terminal, started, f))
+
+    def _after_commit(
+        self, msg: Received, terminal: str | None, started: float, fut: asyncio.Future[Committed]
+    ) -> None:
+        if fut.cancelled() or fut.exception() is not None:
+            return  # not stored: no PUBACK, the broker keeps it
+        res = fut.result()
+        self.link.ack(msg)
+        inp, outcome = res.input, res.outcome
+        metrics.EVENTS.labels(inp.type, outcome.result).inc()
+        if res.tables:
+            metrics.SYNC_LATENCY.observe(time.perf_counter() - started)
+        if terminal is not None and inp.eid is not None:
+            ack: dict[str, Any] = {"id": inp.eid, "result": outcome.result}
+            if outcome.result == "rejected":
+                ack["error"] = outcome.error
+            self.link.publish(topics.pos_acks(terminal), json.dumps(ack).encode())
+
+    def _on_committed(self, batch: list[Committed]) -> None:
+        metrics.COMMIT_BATCH.observe(len(batch))
+        changed = False
+        for res in batch:
+            for tid, obj in res.tables.items():
+                changed = True
+                self.link.publish(topics.table(tid), json.dumps(obj).encode(), retain=True)
+                self._broadcast("table", obj | self._layout(tid))
+        if changed:
+            self._update_table_gauges()
+
+    def _update_table_gauges(self) -> None:
+        counts = dict.fromkeys(STATUSES, 0)
+        for obj in self.engine.tables.values():
+            counts[obj["status"]] += 1
+        for status, n in counts.items():
+            metrics.TABLES.labels(status).set(n)
+
+    # ---- FloorService --------------------------------------------------------------------
+
+    def _layout(self, tid: str) -> JSON:
+        t = self.layout[tid]
+        return {"seats": t.seats, "section": t.section, "x": t.x, "y": t.y, "shape": t.shape}
+
+    def tables(self) -> list[JSON]:
+        return [self.engine.tables[tid] | self._layout(tid) for tid in self.layout]
+
+    def waitlist(self) -> list[JSON]:
+        return []
+
+    def reservations(self) -> list[JSON]:
+        return []
+
+    def status(self) -> JSON:
+        reasons = []
+        if not self.store_open:
+            reasons.append("the store is not open")
+        if not self.link.connected:
+            reasons.append("the MQTT broker is not connected")
+        if self.fatal is not None:
+            reasons.append(f"the store failed: {self.fatal}")
+        return {
+            "store": self.store_open and self.fatal is None,
+            "broker": self.link.connected,
+            "cloud": "disabled",
+            "pager": "disabled",
+            "ready": not reasons,
+            "site": self.config.site.id,
+            "site_name": self.config.site.name or self.config.site.id,
+            "version": _version(),
+            "reasons": reasons,
+        }
+
+    async def command(self, cmd: HostCommand) -> CommandResult:
+        inp = self._host_input(cmd)
+        if inp is None:
+            return CommandResult(False, status=501, error="Not available yet.")
+        try:
+            res = await self.engine.submit(inp)
+        except Exception as exc:
+            return CommandResult(False, status=503, error=f"Floorlink cannot save right now: {exc}")
+        return _result(res.outcome, res.tables)
+
+    def _host_input(self, cmd: HostCommand) -> Input | None:
+        at = now_ms()
+        eid = uuid.uuid4().hex
+        mk: Callable[[str, dict[str, Any]], Input] = lambda t, d: Input("host", eid, t, at, d)  # noqa: E731
+        match cmd:
+            case SeatParty(table, size, reservation, waitlist, name):
+                data: dict[str, Any] = {"table": table, "party_size": size, "source": "walk_in"}
+                if name:
+                    data["name"] = name
+                if reservation:
+                    data["reservation"] = reservation
+                    data["source"] = "reservation"
+                if waitlist:
+                    data["waitlist"] = waitlist
+                    data["source"] = "waitlist"
+                return mk("host.seated", data)
+            case ClearTable(table):
+                return mk("host.cleared", {"table": table})
+            case BlockTable(table, reason):
+                return mk("host.blocked", {"table": table, "reason": reason})
+            case UnblockTable(table):
+                return mk("host.unblocked", {"table": table})
+            case AddToWaitlist() | PageParty() | SeatFromWaitlist() | MarkLeft():
+                return None
+        return None
+
+    def _broadcast(self, kind: LiveKind, payload: Any) -> None:
+        for queue in self._live:
+            if queue.full():  # a stalled viewer: drop its oldest change rather than our memory
+                queue.get_nowait()
+            queue.put_nowait((kind, payload))
+
+    async def live(self) -> AsyncIterator[tuple[LiveKind, Any]]:
+        queue: asyncio.Queue[tuple[LiveKind, Any]] = asyncio.Queue(maxsize=10_000)
+        self._live.append(queue)
+        try:
+            while True:
+                yield await queue.get()
+        finally:
+            self._live.remove(queue)
+
+
+def _result(outcome: Outcome, tables: dict[str, JSON]) -> CommandResult:
+    if outcome.result == "rejected":
+        return CommandResult(False, status=outcome.status, error=outcome.error)
+    body: JSON = dict(outcome.body)
+    if tables and not body:
+        body = next(iter(tables.values()))
+    return CommandResult(True, body=body)

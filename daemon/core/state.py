@@ -1,0 +1,282 @@
+"""The whole on-site state, and the one pure step that turns an input into events and effects.
+
+`State.process(input)` is h11's shape: it validates the input against the current state, returns
+the events to append to the log (with their `seq`, which the core assigns) and the effects to put
+in the outbox, and folds the events into the state. `State.apply(event)` is the fold alone, used
+on replay; replaying the log therefore rebuilds exactly the state the daemon had.
+
+Other pure parts plug in as `Part`s: each folds the events it cares about and may react to an
+applied event with follow-up events and effects (the paging part pages a party when a table goes
+bussing). The shell stores everything `process` returns in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+from zoneinfo import ZoneInfo
+
+from floorlink.daemon.core.floor import CHECK_EVENTS, Floor, TableSpec
+from floorlink.daemon.core.view import table_object
+
+Result = Literal["accepted", "duplicate", "rejected"]
+
+
+@dataclass(frozen=True, slots=True)
+class Input:
+    """One thing that happened, before it is decided on: a POS event, a host command, a cloud
+    change, a timer. (source, eid) is the idempotency key; `at` is epoch ms."""
+
+    source: str
+    eid: str
+    type: str
+    at: int
+    data: Mapping[str, Any]
+
+    @property
+    def key(self) -> str:
+        return f"{self.source}/{self.eid}"
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """An entry of the log. `seq` orders the whole log; (source, eid) is unique."""
+
+    seq: int
+    source: str
+    eid: str
+    type: str
+    at: int
+    data: Mapping[str, Any]
+
+    @property
+    def key(self) -> str:
+        return f"{self.source}/{self.eid}"
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """Something to do outside, safely repeatable: `key` is its unique id, `consumer` who does it
+    (`cloud`, `pager`, ...). Written to the outbox in the same transaction as its cause."""
+
+    consumer: str
+    key: str
+    seq: int
+    type: str
+    payload: Mapping[str, Any]
+
+
+@dataclass(slots=True)
+class Outcome:
+    result: Result
+    error: str | None = None
+    status: int = 200
+    events: list[Event] = field(default_factory=list)
+    effects: list[Effect] = field(default_factory=list)
+    changed_tables: list[str] = field(default_factory=list)
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+class Rejected(Exception):
+    """An input the state cannot take: becomes a `rejected` ack or a 4xx, never a crash."""
+
+    def __init__(self, error: str, status: int = 409) -> None:
+        super().__init__(error)
+        self.error = error
+        self.status = status
+
+
+class Part(Protocol):
+    """A pure sub-state with its own events (the waitlist, reservations)."""
+
+    name: str
+
+    def handles(self, itype: str) -> bool: ...
+
+    def decide(
+        self, state: State, inp: Input
+    ) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, Any]]:
+        """Validate an input this part handles: the (type, data) events to log, and a reply body.
+        Raise Rejected when it cannot be taken."""
+        ...
+
+    def apply(self, event: Event) -> None: ...
+
+    def react(
+        self, state: State, event: Event, changed: list[str]
+    ) -> tuple[list[Input], list[tuple[str, str, str, dict[str, Any]]]]:
+        """Follow-ups of an applied event: inputs to process next, and effects as
+        (consumer, key, type, payload)."""
+        ...
+
+    def to_json(self) -> dict[str, Any]: ...
+
+    def load_json(self, raw: Mapping[str, Any]) -> None: ...
+
+
+@dataclass(slots=True)
+class State:
+    """Floor + parts + the log position. Deterministic: no clock, no I/O, no randomness."""
+
+    specs: tuple[TableSpec, ...]
+    tz: ZoneInfo
+    cloud: bool = False
+    parts: list[Part] = field(default_factory=list)
+    floor: Floor = field(init=False)
+    seq: int = 0
+    table_seq: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.floor = Floor({s.id: s for s in self.specs})
+
+    # ---- the pure step -------------------------------------------------------------------
+
+    def process(self, inp: Input) -> Outcome:
+        """Decide on one input, fold what it causes, and say what to store and do."""
+        try:
+            decided, body = self._decide(inp)
+        except Rejected as exc:
+            return Outcome("rejected", exc.error, exc.status)
+        outcome = Outcome("accepted", body=body)
+        pending: list[tuple[Input, list[tuple[str, dict[str, Any]]]]] = [(inp, decided)]
+        while pending:
+            cause, events = pending.pop(0)
+            for n, (etype, data) in enumerate(events):
+                eid = cause.eid if n == 0 else f"{cause.eid}#{n}"
+                event = Event(self.seq + 1, cause.source, eid, etype, cause.at, data)
+                changed = self.apply(event)
+                outcome.events.append(event)
+                for tid in changed:
+                    if tid not in outcome.changed_tables:
+                        outcome.changed_tables.append(tid)
+                    if self.cloud:
+                        outcome.effects.append(self._table_effect(event, tid))
+                for part in self.parts:
+                    follow, effects = part.react(self, event, changed)
+                    for consumer, key, etype2, payload in effects:
+                        outcome.effects.append(Effect(consumer, key, event.seq, etype2, payload))
+                    for nxt in follow:
+                        try:
+                            pending.append((nxt, self._decide(nxt)[0]))
+                        except Rejected:
+                            continue
+        return outcome
+
+    def _decide(self, inp: Input) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, Any]]:
+        for part in self.parts:
+            if part.handles(inp.type):
+                return part.decide(self, inp)
+        return decide_floor(self.floor, inp), {}
+
+    def _table_effect(self, event: Event, tid: str) -> Effect:
+        obj = self.table_object(tid)
+        return Effect(
+            "cloud",
+            f"table.status:{event.seq}:{tid}",
+            event.seq,
+            "table.status",
+            obj,
+        )
+
+    # ---- the fold ------------------------------------------------------------------------
+
+    def apply(self, event: Event) -> list[str]:
+        """Fold one logged event; the ids of the tables whose state changed."""
+        if event.seq <= self.seq:
+            raise ValueError(f"event seq {event.seq} is not after {self.seq}")
+        self.seq = event.seq
+        changed = self.floor.apply(event.type, event.key, event.at, event.data)
+        for tid in changed:
+            self.table_seq[tid] = event.seq
+        for part in self.parts:
+            part.apply(event)
+        return changed
+
+    def replay(self, events: Iterable[Event]) -> None:
+        for event in events:
+            self.apply(event)
+
+    # ---- views ---------------------------------------------------------------------------
+
+    def table_object(self, tid: str) -> dict[str, Any]:
+        return table_object(self.floor.states[tid], self.table_seq.get(tid, 0), self.tz)
+
+    def part(self, name: str) -> Part:
+        for part in self.parts:
+            if part.name == name:
+                return part
+        raise KeyError(name)
+
+    # ---- snapshots -----------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "seq": self.seq,
+            "table_seq": dict(sorted(self.table_seq.items())),
+            "floor": self.floor.to_json(),
+            "parts": {p.name: p.to_json() for p in self.parts},
+        }
+
+    def dumps(self) -> str:
+        """Canonical JSON: equal states give byte-equal text."""
+        return json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"))
+
+    def load_json(self, raw: Mapping[str, Any]) -> None:
+        self.seq = int(raw["seq"])
+        self.table_seq = dict(raw["table_seq"])
+        self.floor = Floor.from_json(self.specs, raw["floor"])
+        for part in self.parts:
+            if part.name in raw["parts"]:
+                part.load_json(raw["parts"][part.name])
+
+
+# ---- deciding floor inputs -----------------------------------------------------------------
+
+HOST_TABLE_COMMANDS = frozenset({"host.seated", "host.cleared", "host.blocked", "host.unblocked"})
+
+
+def decide_floor(floor: Floor, inp: Input) -> list[tuple[str, dict[str, Any]]]:
+    """Validate a POS event or a host table command; the event to log, or Rejected."""
+    data = dict(inp.data)
+    itype = inp.type
+    if itype in CHECK_EVENTS or itype == "table.cleared":
+        table = data.get("table")
+        if table is not None and table not in floor.specs:
+            raise Rejected(f"unknown table {table!r}: not in this site's config", 422)
+        return [(itype, data)]
+    if itype in HOST_TABLE_COMMANDS:
+        return [(itype, decide_host(floor, itype, data))]
+    raise Rejected(f"unknown event type {itype!r}", 422)
+
+
+def decide_host(floor: Floor, itype: str, data: dict[str, Any]) -> dict[str, Any]:
+    tid = str(data.get("table"))
+    if tid not in floor.specs:
+        raise Rejected(f"There is no table {tid}.", 404)
+    state = floor.states[tid]
+    checks = ", ".join(state.checks)
+    if itype == "host.seated":
+        if state.status == "blocked":
+            raise Rejected(f"Table {tid} is blocked: unblock it first.")
+        if state.status == "bussing":
+            raise Rejected(f"Table {tid} is being bussed: clear it first.")
+        if state.party is not None:
+            raise Rejected(f"Table {tid} is already seated.")
+    elif itype == "host.cleared":
+        if state.checks:
+            raise Rejected(f"Table {tid} still has check {checks} open on the POS: close it there.")
+    elif itype == "host.blocked":
+        if state.status in ("seated", "check_dropped"):
+            raise Rejected(f"Table {tid} is seated: it can be blocked once it is free.")
+    return data
+
+
+def build_state(
+    specs: Iterable[TableSpec],
+    tz: ZoneInfo,
+    cloud: bool = False,
+    parts: Iterable[Callable[[], Part]] = (),
+) -> State:
+    return State(tuple(specs), tz, cloud, [make() for make in parts])

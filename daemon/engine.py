@@ -1,0 +1,217 @@
+"""The single writer: inputs in, one transaction per batch, outcomes out after the commit.
+
+The state and the store live on one worker thread. Inputs queue up while a batch commits and go
+into the next one (group commit), so a slow fsync on an SD card costs latency, not throughput.
+Inside a batch each input is decided and written together with its events, outbox effects and
+table views; the batch commits with `synchronous=FULL`; only then are the callers' futures
+resolved, so an ack can never get ahead of the disk. A store failure is fatal (StoreError).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import structlog
+
+from floorlink.daemon.core.state import Input, Outcome, State
+from floorlink.daemon.store import Store, StoreError, Written
+
+log = structlog.get_logger(__name__)
+
+MAX_BATCH = 256
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class RejectInput:
+    """An input the driver already found invalid: logged as rejected, answered in order."""
+
+    source: str
+    eid: str | None
+    type: str
+    error: str
+
+
+@dataclass(slots=True)
+class Committed:
+    """One input after its commit: what to answer, and the table objects it changed."""
+
+    input: Input | RejectInput
+    outcome: Outcome
+    tables: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+class Engine:
+    def __init__(
+        self,
+        store: Store,
+        state: State,
+        snapshot_every: int = 1000,
+        clock: Callable[[], int] = now_ms,
+    ) -> None:
+        self.store = store
+        self.state = state
+        self.snapshot_every = snapshot_every
+        self.clock = clock
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="floorlink-store")
+        self._queue: asyncio.Queue[tuple[Input | RejectInput, asyncio.Future[Committed]]] = (
+            asyncio.Queue()
+        )
+        self._listeners: list[Callable[[list[Committed]], None]] = []
+        self._snapshot_seq = 0
+        self.tables: dict[str, dict[str, Any]] = {}
+        self.failed: BaseException | None = None
+        self.batches = 0
+
+    # ---- lifecycle -----------------------------------------------------------------------
+
+    async def open(self) -> None:
+        """Open the store and rebuild the state from the last snapshot plus the log's tail."""
+        await self.call(self._open)
+
+    def _open(self) -> None:
+        self.store.open()
+        snap = self.store.latest_snapshot()
+        if snap is not None:
+            try:
+                self.state.load_json(json.loads(snap[1]))
+                self._snapshot_seq = snap[0]
+            except (KeyError, TypeError, ValueError) as exc:
+                log.warning("snapshot unreadable, replaying the whole log", error=str(exc))
+                self.state = State(self.state.specs, self.state.tz, self.state.cloud, [])
+        self.state.replay(self.store.events(after=self.state.seq))
+        self.tables = {tid: self.state.table_object(tid) for tid in self.state.floor.specs}
+        self.store.begin()
+        try:
+            self.store.write_tables(self.tables)
+            self.store.commit()
+        except BaseException:
+            self.store.rollback()
+            raise
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn` on the store thread (the only thread that touches the state or the store)."""
+        return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
+
+    async def close(self) -> None:
+        try:
+            await self.call(self._close)
+        finally:
+            self._pool.shutdown(wait=True)
+
+    def _close(self) -> None:
+        if self.store._db is not None and self.state.seq > self._snapshot_seq:
+            self.store.begin()
+            self.store.write_snapshot(self.state.seq, self.state.dumps(), self.clock())
+            self.store.commit()
+        self.store.close()
+
+    def subscribe(self, listener: Callable[[list[Committed]], None]) -> None:
+        """Called on the event loop after every commit, with the batch's results in order."""
+        self._listeners.append(listener)
+
+    # ---- intake --------------------------------------------------------------------------
+
+    def submit_nowait(self, inp: Input | RejectInput) -> asyncio.Future[Committed]:
+        fut: asyncio.Future[Committed] = asyncio.get_running_loop().create_future()
+        if self.failed is not None:
+            fut.set_exception(StoreError(f"the store failed: {self.failed}"))
+            return fut
+        self._queue.put_nowait((inp, fut))
+        return fut
+
+    async def submit(self, inp: Input | RejectInput) -> Committed:
+        return await self.submit_nowait(inp)
+
+    @property
+    def backlog(self) -> int:
+        return self._queue.qsize()
+
+    async def run(self) -> None:
+        """The batcher: take what is queued, commit it as one batch, resolve, repeat."""
+        while True:
+            first = await self._queue.get()
+            batch = [first]
+            while len(batch) < MAX_BATCH and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                results = await self.call(self._commit_batch, [inp for inp, _ in batch])
+            except BaseException as exc:
+                self.failed = exc
+                for _, fut in batch:
+                    if not fut.done():
+                        fut.set_exception(StoreError(f"the store failed: {exc}"))
+                raise
+            self.batches += 1
+            for res in results:
+                self.tables.update(res.tables)
+            for (_, fut), res in zip(batch, results, strict=True):
+                if not fut.done():
+                    fut.set_result(res)
+            for listener in self._listeners:
+                try:
+                    listener(results)
+                except Exception:
+                    log.exception("listener failed")
+
+    def _commit_batch(self, inputs: Iterable[Input | RejectInput]) -> list[Committed]:
+        inputs = list(inputs)
+        now = self.clock()
+        keys = [(i.source, i.eid) for i in inputs if i.eid is not None]
+        known = self.store.known(keys)
+        seen: dict[tuple[str, str], str | None] = {}
+        results: list[Committed] = []
+        self.store.begin()
+        try:
+            for inp in inputs:
+                results.append(self._one(inp, known, seen, now))
+            if self.state.seq - self._snapshot_seq >= self.snapshot_every:
+                self.store.write_snapshot(self.state.seq, self.state.dumps(), now)
+                self._snapshot_seq = self.state.seq
+            self.store.commit()
+        except BaseException as exc:
+            self.store.rollback()
+            if isinstance(exc, StoreError):
+                raise
+            raise StoreError(f"commit failed: {exc}") from exc
+        return results
+
+    def _one(
+        self,
+        inp: Input | RejectInput,
+        known: dict[tuple[str, str], str | None],
+        seen: dict[tuple[str, str], str | None],
+        now: int,
+    ) -> Committed:
+        if inp.eid is not None:
+            key = (inp.source, inp.eid)
+            if key in seen or key in known:
+                prior = seen[key] if key in seen else known[key]
+                if prior is None:
+                    return Committed(inp, Outcome("duplicate"))
+                return Committed(inp, Outcome("rejected", prior, 422))
+        if isinstance(inp, RejectInput):
+            if inp.eid is not None:
+                self.store.write_rejected(inp.source, inp.eid, inp.type, inp.error, now)
+                seen[(inp.source, inp.eid)] = inp.error
+            return Committed(inp, Outcome("rejected", inp.error, 422))
+        outcome = self.state.process(inp)
+        if outcome.result == "rejected":
+            if inp.source.startswith("pos:"):
+                self.store.write_rejected(inp.source, inp.eid, inp.type, outcome.error or "", now)
+                seen[(inp.source, inp.eid)] = outcome.error
+            return Committed(inp, outcome)
+        tables = {tid: self.state.table_object(tid) for tid in outcome.changed_tables}
+        self.store.write(Written(outcome.events, outcome.effects, tables), now)
+        seen[(inp.source, inp.eid)] = None
+        return Committed(inp, outcome, tables)

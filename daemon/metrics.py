@@ -1,0 +1,41 @@
+"""Prometheus series, all `floorlink_*`, in the process's default registry (served at /metrics)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+FAST_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+EVENTS = Counter("floorlink_events_total", "Inputs taken, by type and result", ["type", "result"])
+INVALID = Counter(
+    "floorlink_invalid_messages_total",
+    "POS messages that could not be read at all (no id to answer), by reason",
+    ["reason"],
+)
+TABLES = Gauge("floorlink_tables", "Tables by status", ["status"])
+SYNC_LATENCY = Histogram(
+    "floorlink_sync_latency_seconds",
+    "From a POS message's arrival to its table change committed and published",
+    buckets=FAST_BUCKETS,
+)
+COMMIT_BATCH = Histogram(
+    "floorlink_store_batch_size",
+    "Inputs per store commit",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256),
+)
+OUTBOX_DEPTH = Gauge("floorlink_outbox_depth", "Pending outbox effects", ["consumer"])
+OUTBOX_AGE = Gauge(
+    "floorlink_outbox_oldest_age_seconds", "Age of the oldest pending effect", ["consumer"]
+)
+OUTBOX_DEAD = Gauge(
+    "floorlink_outbox_dead", "Effects parked in the dead-letter state", ["consumer"]
+)
+PAGES = Counter("floorlink_pages_total", "Pages written to the transmitter, by result", ["result"])
+SERIAL_RECONNECTS = Counter("floorlink_serial_reconnects_total", "Serial port reopenings", ["port"])
+BROKER_CONNECTED = Gauge("floorlink_broker_connected", "1 while the MQTT broker is connected")
+CLOUD_CONNECTED = Gauge("floorlink_cloud_connected", "1 while the cloud answers")
+QUOTE_ERROR = Histogram(
+    "floorlink_quote_error_minutes",
+    "Absolute difference between a quoted and the actual wait",
+    buckets=(1, 2, 3, 5, 8, 12, 20, 30, 60),
+)

@@ -1,0 +1,91 @@
+"""`floorlink run`: the daemon's process around the App: logging, HTTP, signals, systemd."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from typing import TYPE_CHECKING
+
+import structlog
+from aiohttp import web
+
+from floorlink.daemon.app import App
+from floorlink.daemon.store import StoreError
+
+if TYPE_CHECKING:
+    from floorlink.daemon.config import Config
+
+log = structlog.get_logger(__name__)
+
+EXIT_STORE = 3
+
+
+async def start_http(app: App, config: Config) -> web.AppRunner:
+    from floorlink.daemon.http import HttpSettings, make_app
+
+    settings = HttpSettings(
+        staff_token=config.http.staff_token.get_secret_value(),
+        open_reads=config.http.open_reads,
+        staff_pin=config.http.staff_pin.get_secret_value() if config.http.staff_pin else None,
+        pin_attempts_per_minute=config.http.pin_attempts_per_minute,
+    )
+    runner = web.AppRunner(make_app(app, settings), access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(runner, config.http.host, config.http.port, reuse_address=True)
+    await site.start()
+    log.info("http listening", host=config.http.host, port=config.http.port)
+    return runner
+
+
+async def run_daemon(config: Config) -> int:
+    with contextlib.suppress(ImportError):
+        from floorlink.daemon.logs import configure_logging
+
+        configure_logging(config.log.level, config.log.format)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    app = App(config)
+    try:
+        await app.start()
+    except StoreError as exc:
+        log.error("cannot open the store", error=str(exc))
+        return EXIT_STORE
+    runner = await start_http(app, config)
+    notifier = asyncio.create_task(_notify_when_ready(app), name="floorlink.systemd.notify")
+    while not stop.is_set() and app.fatal is None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), 0.5)
+    log.info("stopping")
+    notifier.cancel()
+    _notify("STOPPING=1")
+    await runner.cleanup()
+    await app.stop()
+    return EXIT_STORE if app.fatal is not None else 0
+
+
+def _notify(*lines: str) -> None:
+    with contextlib.suppress(ImportError):
+        from floorlink.daemon.notify import notify
+
+        notify(*lines)
+
+
+async def _notify_when_ready(app: App) -> None:
+    """READY once the store is open and the broker connected; then WATCHDOG from the loop itself,
+    only while the daemon is healthy, so a stuck loop or a dead store gets restarted."""
+    await app.ready.wait()
+    _notify("READY=1", "STATUS=serving")
+    try:
+        from floorlink.daemon.notify import watchdog_interval
+    except ImportError:
+        return
+    interval = watchdog_interval()
+    if interval is None:
+        return
+    while True:
+        await asyncio.sleep(interval)
+        if app.fatal is None and app.store_open:
+            _notify("WATCHDOG=1")

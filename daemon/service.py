@@ -1,0 +1,119 @@
+"""What the local HTTP API and the host-stand page see of the daemon.
+
+The HTTP layer (daemon/http.py) is written against this protocol only; daemon/app.py provides the
+implementation. Reads return plain JSON-ready dicts shaped as the contract says; writes go through
+`command` and come back as a `CommandResult` the HTTP layer turns into a status code and JSON body.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+JSON = dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class SeatParty:
+    table: str
+    party_size: int
+    reservation: str | None = None
+    waitlist: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClearTable:
+    table: str
+
+
+@dataclass(frozen=True, slots=True)
+class BlockTable:
+    table: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class UnblockTable:
+    table: str
+
+
+@dataclass(frozen=True, slots=True)
+class AddToWaitlist:
+    name: str
+    party_size: int
+    pager: int | None = None
+    phone: str | None = None
+    notes: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PageParty:
+    entry: str
+
+
+@dataclass(frozen=True, slots=True)
+class SeatFromWaitlist:
+    entry: str
+    table: str
+
+
+@dataclass(frozen=True, slots=True)
+class MarkLeft:
+    entry: str
+
+
+HostCommand = (
+    SeatParty
+    | ClearTable
+    | BlockTable
+    | UnblockTable
+    | AddToWaitlist
+    | PageParty
+    | SeatFromWaitlist
+    | MarkLeft
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    """ok: the command was committed. Otherwise `status` is the HTTP status (404 unknown table or
+    entry, 409 not possible in the current state, 422 invalid) and `error` a sentence a host can read."""
+
+    ok: bool
+    body: JSON = field(default_factory=dict)
+    status: int = 200
+    error: str | None = None
+
+
+LiveKind = Literal["table", "waitlist", "reservations", "status"]
+
+
+class FloorService(Protocol):
+    def tables(self) -> list[JSON]:
+        """Every configured table: the table object of contract section 4, plus `seats`,
+        `section`, and the optional floor-plan `x`, `y`, `shape` from the config."""
+        ...
+
+    def waitlist(self) -> list[JSON]:
+        """Active and recent entries: id, name, party_size, pager, phone, quoted_minutes, status
+        (waiting / paged / seated / left), added_at, paged_at, pages, table."""
+        ...
+
+    def reservations(self) -> list[JSON]:
+        """Upcoming reservations (next hours): id, time, party_size, name, vip, table, status, held."""
+        ...
+
+    def status(self) -> JSON:
+        """Health for the banner and /healthz: {"store": bool, "broker": bool,
+        "cloud": "ok" | "down" | "disabled", "pager": "ok" | "down" | "disabled", "ready": bool,
+        "site": str, "site_name": str, "version": str, "reasons": [str]}."""
+        ...
+
+    async def command(self, cmd: HostCommand) -> CommandResult: ...
+
+    def live(self) -> AsyncIterator[tuple[LiveKind, Any]]:
+        """Every change after the call, as (kind, payload): ("table", table object),
+        ("waitlist", full list), ("reservations", full list), ("status", status dict)."""
+        ...

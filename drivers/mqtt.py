@@ -1,0 +1,182 @@
+"""The broker link: a persistent QoS 1 session, PUBACK only after commit, reconnect with backoff.
+
+aiomqtt 2.5 has no public manual-ack API: paho sends the PUBACK as soon as aiomqtt has queued the
+message, before we have stored it, so a crash would lose it. paho-mqtt 2 itself supports manual
+acks, so this module (and only this one) reaches the paho client behind aiomqtt:
+`manual_ack_set(True)` before connecting, `ack(mid, qos)` after the commit, in arrival order as MQTT
+requires. aiomqtt's pinned version is 2.5.1; aiomqtt 3 has `puback()` (MQTT 5 only) and moving to
+it touches only this file (empicano/aiomqtt#345). Fire-and-forget publishes go through the same
+paho client, exactly as aiomqtt's own `publish` does minus its wait for the broker's PUBACK.
+
+Each connection gets a fresh aiomqtt client (same identifier, so the broker keeps the session):
+messages left in an old client's queue are never acked on a new connection; the broker
+redelivers them and the store answers `duplicate`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import socket
+import ssl
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+import aiomqtt
+import structlog
+
+log = structlog.get_logger(__name__)
+
+BACKOFF_START_S = 0.2
+BACKOFF_MAX_S = 10.0
+CONNECT_TIMEOUT_S = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class BrokerSettings:
+    host: str
+    port: int
+    client_id: str
+    username: str | None = None
+    password: str | None = None
+    tls: bool = False
+    ca_file: str | None = None
+    keepalive: int = 30
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """One inbound message, tagged with the connection it came on (for the PUBACK)."""
+
+    topic: str
+    payload: bytes
+    mid: int
+    qos: int
+    generation: int
+
+
+class BrokerLink:
+    """Subscribe, receive in order, ack after commit, publish; reconnect forever."""
+
+    def __init__(
+        self,
+        settings: BrokerSettings,
+        subscriptions: list[str],
+        will: tuple[str, bytes],
+        on_message: Callable[[Received], None],
+        on_connect: Callable[[], Awaitable[None]],
+        on_state: Callable[[bool], None] = lambda connected: None,
+    ) -> None:
+        self.settings = settings
+        self.subscriptions = subscriptions
+        self.will = will
+        self.on_message = on_message
+        self.on_connect = on_connect
+        self.on_state = on_state
+        self.generation = 0
+        self.connected = False
+        self.reconnects = 0
+        self._client: aiomqtt.Client | None = None
+        self._stopping = False
+
+    def _new_client(self) -> aiomqtt.Client:
+        s = self.settings
+        tls_context = None
+        if s.tls:
+            tls_context = ssl.create_default_context(cafile=s.ca_file)
+        client = aiomqtt.Client(
+            s.host,
+            s.port,
+            identifier=s.client_id,
+            username=s.username,
+            password=s.password,
+            clean_session=False,
+            keepalive=s.keepalive,
+            timeout=CONNECT_TIMEOUT_S,
+            will=aiomqtt.Will(self.will[0], self.will[1], qos=1, retain=True),
+            tls_context=tls_context,
+            max_inflight_messages=1000,
+            # Small publishes otherwise wait out 40 ms delayed ACKs (Nagle).
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+        )
+        # Before connecting: the broker's redeliveries arrive right after CONNACK.
+        client._client.manual_ack_set(True)
+        return client
+
+    async def run(self) -> None:
+        """Connect, subscribe, pump messages; on any broker error wait and start again."""
+        backoff = BACKOFF_START_S
+        while not self._stopping:
+            client = self._new_client()
+            try:
+                async with client:
+                    self._client = client
+                    self.generation += 1
+                    generation = self.generation
+                    for topic in self.subscriptions:
+                        await client.subscribe(topic, qos=1)
+                    await self.on_connect()
+                    self._set_connected(True)
+                    log.info("broker connected", host=self.settings.host, port=self.settings.port)
+                    backoff = BACKOFF_START_S
+                    async for msg in client.messages:
+                        self.on_message(
+                            Received(
+                                str(msg.topic),
+                                bytes(msg.payload)
+                                if isinstance(msg.payload, bytes | bytearray)
+                                else str(msg.payload or "").encode(),
+                                msg.mid,
+                                msg.qos,
+                                generation,
+                            )
+                        )
+            except aiomqtt.MqttError as exc:
+                if self._stopping:
+                    break
+                if self.connected:
+                    log.warning("broker connection lost", error=str(exc))
+                else:
+                    log.debug("broker unreachable", error=str(exc))
+            finally:
+                self._client = None
+                self._set_connected(False)
+            if self._stopping:
+                break
+            self.reconnects += 1
+            await asyncio.sleep(backoff * (0.5 + random.random()))
+            backoff = min(backoff * 2, BACKOFF_MAX_S)
+
+    def _set_connected(self, value: bool) -> None:
+        if value != self.connected:
+            self.connected = value
+            self.on_state(value)
+
+    def ack(self, msg: Received) -> None:
+        """PUBACK, once the message is committed; skipped if it came on an older connection."""
+        client = self._client
+        if client is None or msg.generation != self.generation or msg.qos == 0:
+            return
+        client._client.ack(msg.mid, msg.qos)
+
+    def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> bool:
+        """Queue a publish without waiting for the broker. False when not connected."""
+        client = self._client
+        if client is None or not self.connected:
+            return False
+        info = client._client.publish(topic, payload, qos=qos, retain=retain)
+        return info.rc == 0
+
+    async def publish_wait(self, topic: str, payload: bytes, retain: bool = True) -> None:
+        """Publish and wait for the broker's PUBACK (used for the clean `offline` at stop)."""
+        client = self._client
+        if client is not None and self.connected:
+            await client.publish(topic, payload, qos=1, retain=retain, timeout=2)
+
+    async def stop(self, last_words: tuple[str, bytes] | None = None) -> None:
+        self._stopping = True
+        if last_words is not None:
+            try:
+                await self.publish_wait(*last_words)
+            except (aiomqtt.MqttError, TimeoutError) as exc:
+                log.warning("could not publish offline", error=str(exc))
