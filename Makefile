@@ -47,7 +47,7 @@ lint: venv $(TYPECHECK)
 	$(BIN)/ruff check $(CODE)
 	$(BIN)/ruff format --check $(CODE)
 	MYPYPATH=build/typecheck $(BIN)/mypy -p floorlink
-	MYPYPATH=build/typecheck $(BIN)/mypy tests $(wildcard bench/*.py)
+	MYPYPATH=build/typecheck:tests $(BIN)/mypy tests $(wildcard bench/*.py)
 
 fmt: venv
 	$(BIN)/ruff check --fix $(CODE)

@@ -121,7 +121,7 @@ class App:
     async def stop(self) -> None:
         await self.link.stop()
         deadline = time.monotonic() + STOP_DRAIN_S
-        while self.engine.backlog and time.monotonic() < deadline:
+        while self.engine.backlog and time.monotonic() < deadline:  # noqa: ASYNC110
             await asyncio.sleep(0.01)
         await asyncio.sleep(0)  # let the last acks go out
         with contextlib.suppress(Exception):

@@ -212,7 +212,8 @@ class Store:
         """One input's events, effects and table views (inside the caller's transaction)."""
         db = self.db
         db.executemany(
-            "INSERT INTO events (seq, source, eid, type, at, data, received) VALUES (?,?,?,?,?,?,?)",
+            "INSERT INTO events (seq, source, eid, type, at, data, received)"
+            " VALUES (?,?,?,?,?,?,?)",
             [(e.seq, e.source, e.eid, e.type, e.at, dumps(e.data), now) for e in written.events],
         )
         if written.effects:
@@ -233,7 +234,8 @@ class Store:
 
     def write_rejected(self, source: str, eid: str, etype: str, error: str, now: int) -> None:
         self.db.execute(
-            "INSERT OR IGNORE INTO rejected (source, eid, type, error, received) VALUES (?,?,?,?,?)",
+            "INSERT OR IGNORE INTO rejected (source, eid, type, error, received)"
+            " VALUES (?,?,?,?,?)",
             (source, eid, etype, error, now),
         )
 

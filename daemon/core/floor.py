@@ -353,9 +353,12 @@ class Floor:
         party = self.parties.get(tid)
         if party is not None and party.at <= cleared:
             party = None
-        if party is not None and not open_checks:
-            if any(seg.end is not None and seg.end >= party.at for seg in finished):
-                party = None
+        if (
+            party is not None
+            and not open_checks
+            and any(seg.end is not None and seg.end >= party.at for seg in finished)
+        ):
+            party = None  # the party that was seated has left
         blocked = self.blocked.get(tid)
         held = self.held.get(tid)
         extras: dict[str, Any] = {

@@ -264,12 +264,10 @@ def decide_host(floor: Floor, itype: str, data: dict[str, Any]) -> dict[str, Any
             raise Rejected(f"Table {tid} is being bussed: clear it first.")
         if state.party is not None:
             raise Rejected(f"Table {tid} is already seated.")
-    elif itype == "host.cleared":
-        if state.checks:
-            raise Rejected(f"Table {tid} still has check {checks} open on the POS: close it there.")
-    elif itype == "host.blocked":
-        if state.status in ("seated", "check_dropped"):
-            raise Rejected(f"Table {tid} is seated: it can be blocked once it is free.")
+    elif itype == "host.cleared" and state.checks:
+        raise Rejected(f"Table {tid} still has check {checks} open on the POS: close it there.")
+    elif itype == "host.blocked" and state.status in ("seated", "check_dropped"):
+        raise Rejected(f"Table {tid} is seated: it can be blocked once it is free.")
     return data
 
 
