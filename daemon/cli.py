@@ -55,6 +55,25 @@ def cmd_replay(args: argparse.Namespace) -> int:
     return 0 if report["equal"] else EXIT_REPLAY_MISMATCH
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(Path(args.config))
+    except ConfigError as exc:
+        print(f"FAIL  config      {args.config}:")
+        for line in exc.errors:
+            print(f"      {line}")
+        return 1
+    from floorlink.daemon.doctor import doctor
+
+    return doctor(config)
+
+
+def cmd_add_terminal(args: argparse.Namespace) -> int:
+    from floorlink.daemon.terminals import add_terminal_main
+
+    return add_terminal_main(args.rest)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="floorlink", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -70,6 +89,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config", required=True)
     p.add_argument("--json", action="store_true")
     p.set_defaults(fn=cmd_replay)
+    p = sub.add_parser("doctor", help="check the box: config, store, broker, port, cloud, clock")
+    p.add_argument("--config", required=True)
+    p.set_defaults(fn=cmd_doctor)
+    p = sub.add_parser("add-terminal", help="create a POS terminal's broker credentials")
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(fn=cmd_add_terminal)
     args = parser.parse_args(argv)
     signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     code: int = args.fn(args)
