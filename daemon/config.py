@@ -1,0 +1,431 @@
+"""The configuration: one validated, frozen pydantic model of the TOML file (Frigate's pattern).
+
+Unknown keys are errors; every error names the key's path and what was expected, one line each:
+`tables[3].seats: expected an integer >= 1, got "four"`. Secrets can come from the environment
+(`FLOORLINK_STAFF_TOKEN`, `FLOORLINK_CLOUD_TOKEN`) or from systemd credentials
+(`$CREDENTIALS_DIRECTORY/staff_token`, `.../cloud_token`), and never show in a repr.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import unquote, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
+
+
+class ConfigError(Exception):
+    """Every problem found, one line each."""
+
+    def __init__(self, errors: list[str]) -> None:
+        super().__init__("\n".join(errors))
+        self.errors = errors
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+class Site(Model):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9-]{1,64}$", description="site id, [a-z0-9-]")]
+    timezone: str = Field("UTC", description="IANA time zone of the restaurant")
+    name: str | None = Field(None, description="display name (default: the id)")
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, v: str) -> str:
+        try:
+            ZoneInfo(v)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f'expected an IANA time zone such as "Europe/Rome", got {json.dumps(v)}'
+            ) from None
+        return v
+
+
+class StoreCfg(Model):
+    path: str = Field("/var/lib/floorlink/floorlink.db", description="the SQLite file")
+    snapshot_every: Annotated[int, Field(ge=1)] = Field(
+        1000, description="events between snapshots"
+    )
+
+
+class Mqtt(Model):
+    url: str = Field("mqtt://127.0.0.1:1883", description="mqtt://user:pass@host:port or mqtts://")
+    client_id: str | None = Field(None, description="default floorlink-{site.id}")
+    keepalive: Annotated[int, Field(ge=5, le=3600)] = 30
+    ca_file: str | None = Field(None, description="CA bundle for mqtts://")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        parts = urlsplit(v)
+        if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
+            raise ValueError(f"expected mqtt://host:port or mqtts://host:port, got {json.dumps(v)}")
+        try:
+            parts.port  # noqa: B018 - raises on a bad port
+        except ValueError:
+            raise ValueError(f"expected a port number in the url, got {json.dumps(v)}") from None
+        return v
+
+    @property
+    def tls(self) -> bool:
+        return urlsplit(self.url).scheme == "mqtts"
+
+    @property
+    def host(self) -> str:
+        return urlsplit(self.url).hostname or "127.0.0.1"
+
+    @property
+    def port(self) -> int:
+        return urlsplit(self.url).port or (8883 if self.tls else 1883)
+
+    @property
+    def username(self) -> str | None:
+        user = urlsplit(self.url).username
+        return unquote(user) if user else None
+
+    @property
+    def password(self) -> str | None:
+        pw = urlsplit(self.url).password
+        return unquote(pw) if pw else None
+
+    def __repr_args__(self) -> Any:  # keep the password out of reprs and logs
+        for key, value in super().__repr_args__():
+            yield key, (re.sub(r":[^:@/]*@", ":***@", value) if key == "url" else value)
+
+
+class Http(Model):
+    listen: str = Field("0.0.0.0:8080", description="host:port")
+    staff_token: SecretStr | None = Field(None, description="Bearer token for writes")
+    open_reads: bool = Field(False, description="true: reads need no token on the LAN")
+    staff_pin: SecretStr | None = Field(
+        None, description="4-8 digits the page trades for the token"
+    )
+    pin_attempts_per_minute: Annotated[int, Field(ge=1, le=100)] = 5
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, v: str) -> str:
+        host, _, port = v.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError(f'expected host:port such as "0.0.0.0:8080", got {json.dumps(v)}')
+        return v
+
+    @field_validator("staff_pin")
+    @classmethod
+    def _pin(cls, v: SecretStr | None) -> SecretStr | None:
+        if v is not None and not re.fullmatch(r"\d{4,8}", v.get_secret_value()):
+            raise ValueError("expected 4 to 8 digits")
+        return v
+
+    @property
+    def host(self) -> str:
+        return self.listen.rpartition(":")[0].strip("[]")
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+
+class Pager(Model):
+    port: str = Field(
+        description="any path pyserial opens: /dev/serial/by-id/..., a pty, rfc2217://"
+    )
+    protocol: str = Field("lrs", description="transmitter protocol (see docs/pagers.md)")
+    baud: int = 9600
+    restaurant_id: Annotated[int, Field(ge=0, le=255)] = 0
+    system_id: Annotated[int, Field(ge=0, le=15)] = 0
+    alert_type: Annotated[int, Field(ge=0, le=255)] = 1
+
+    @field_validator("protocol")
+    @classmethod
+    def _protocol(cls, v: str) -> str:
+        known = _pager_protocols()
+        if v not in known:
+            raise ValueError(f"expected one of {', '.join(sorted(known))}, got {json.dumps(v)}")
+        return v
+
+    @field_validator("baud")
+    @classmethod
+    def _baud(cls, v: int) -> int:
+        if v not in BAUD_RATES:
+            raise ValueError(
+                f"expected a standard baud rate ({', '.join(map(str, BAUD_RATES))}), got {v}"
+            )
+        return v
+
+
+class Paging(Model):
+    trigger: Literal["bussing", "available"] = Field(
+        "bussing", description="when a freed table pages"
+    )
+    repage_after_minutes: Annotated[float, Field(gt=0, le=120)] = 5
+    max_pages: Annotated[int, Field(ge=1, le=20)] = 3
+    hold_window_minutes: Annotated[int, Field(ge=0, le=240)] = 30
+    combine_tables: bool = False
+
+
+class Cloud(Model):
+    url: str = Field("", description="https://... of the reservation system; empty: no cloud")
+    token: SecretStr | None = None
+    pull_interval_seconds: Annotated[float, Field(gt=0, le=3600)] = 30
+    timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10
+    outbox_alarm_events: Annotated[int, Field(ge=100)] = 200_000
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        if not v:
+            return v
+        parts = urlsplit(v)
+        local = parts.hostname in ("127.0.0.1", "localhost", "::1")
+        if parts.scheme != "https" and not (parts.scheme == "http" and local):
+            raise ValueError(f"expected an https:// url, got {json.dumps(v)}")
+        if not parts.hostname:
+            raise ValueError(f"expected an https:// url with a host, got {json.dumps(v)}")
+        return v.rstrip("/")
+
+
+class Log(Model):
+    level: Literal["debug", "info", "warning", "error"] = "info"
+    format: Literal["auto", "json", "console"] = "auto"
+
+
+class TableCfg(Model):
+    id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,16}$")]
+    seats: Annotated[int, Field(ge=1)]
+    section: str = "main"
+    x: Annotated[float, Field(ge=0, le=100)] | None = None
+    y: Annotated[float, Field(ge=0, le=100)] | None = None
+    shape: Literal["round", "square", "rect"] = "square"
+    combine_with: list[str] = Field(default_factory=list)
+
+
+class Config(Model):
+    site: Site
+    store: StoreCfg = StoreCfg()
+    mqtt: Mqtt = Mqtt()
+    http: Http = Http()
+    pager: Pager | None = None
+    paging: Paging = Paging()
+    cloud: Cloud | None = None
+    log: Log = Log()
+    tables: Annotated[list[TableCfg], Field(min_length=1)]
+
+    @property
+    def table_ids(self) -> tuple[str, ...]:
+        return tuple(t.id for t in self.tables)
+
+    def table(self, table_id: str) -> TableCfg:
+        for t in self.tables:
+            if t.id == table_id:
+                return t
+        raise KeyError(table_id)
+
+
+def _pager_protocols() -> set[str]:
+    try:
+        from floorlink.drivers.pagers import PROTOCOLS
+
+        return set(PROTOCOLS)
+    except ImportError:
+        return {"lrs"}
+
+
+# ---- errors ------------------------------------------------------------------------------
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in ("function-after", "function-before") or "[" in str(part):
+            continue
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def _got(value: Any) -> str:
+    if isinstance(value, SecretStr):
+        return '"***"'
+    try:
+        text = json.dumps(value, default=str)
+    except (TypeError, ValueError):
+        text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _field_bounds(loc: tuple[int | str, ...]) -> str:
+    """The declared bounds of the field at `loc` (` >= 1`), for "expected an integer >= 1"."""
+    model: Any = Config
+    info = None
+    for part in loc:
+        if isinstance(part, int) or model is None:
+            continue
+        fields = getattr(model, "model_fields", {})
+        if part not in fields:
+            return ""
+        info = fields[part]
+        ann = info.annotation
+        args = getattr(ann, "__args__", ())
+        model = next(
+            (a for a in (ann, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None
+        )
+    words = []
+    for meta in getattr(info, "metadata", []):
+        for key, word in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+            value = getattr(meta, key, None)
+            if value is not None:
+                words.append(f"{word} {value}")
+    return " " + " and ".join(words) if words else ""
+
+
+def _sentence(err: Mapping[str, Any]) -> str:
+    kind = err["type"]
+    ctx = err.get("ctx") or {}
+    got = _got(err.get("input"))
+    bounds = _field_bounds(tuple(err["loc"]))
+    if kind == "missing":
+        return "missing (required)"
+    if kind == "extra_forbidden":
+        return "unknown key"
+    bound_kinds = ("greater_than_equal", "less_than_equal", "greater_than", "less_than")
+    if kind.startswith("int") or (kind in bound_kinds and isinstance(err.get("input"), int)):
+        return f"expected an integer{bounds}, got {got}"
+    if kind.startswith("float") or kind in bound_kinds:
+        return f"expected a number{bounds}, got {got}"
+    if kind.startswith("bool"):
+        return f"expected true or false, got {got}"
+    if kind == "string_pattern_mismatch":
+        return f"expected text matching {ctx.get('pattern')}, got {got}"
+    if kind.startswith("string"):
+        return f"expected a string, got {got}"
+    if kind == "literal_error":
+        return f"expected {ctx.get('expected')}, got {got}"
+    if kind in ("tuple_type", "list_type"):
+        return f"expected a list, got {got}"
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return f"expected a table (section), got {got}"
+    if kind == "too_short":
+        return "expected at least one entry"
+    if kind == "value_error":
+        return str(err["msg"]).removeprefix("Value error, ")
+    return f"{err['msg']}, got {got}"
+
+
+def _render(exc: ValidationError) -> list[str]:
+    lines = []
+    for err in exc.errors():
+        path = _path(err["loc"]) or "config"
+        lines.append(f"{path}: {_sentence(err)}")
+    return lines
+
+
+# ---- loading -----------------------------------------------------------------------------
+
+
+def _secret(env: Mapping[str, str], var: str, cred: str) -> str | None:
+    if env.get(var):
+        return env[var]
+    creds = env.get("CREDENTIALS_DIRECTORY")
+    if creds and (Path(creds) / cred).is_file():
+        return (Path(creds) / cred).read_text().strip()
+    return None
+
+
+def parse_config(text: str, env: Mapping[str, str] | None = None) -> Config:
+    env = os.environ if env is None else env
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        msg = str(exc)
+        match = re.search(r"\(at line (\d+), column (\d+)\)", msg)
+        where = f"line {match.group(1)}" if match else f"line {text.count(chr(10)) + 1}"
+        reason = re.sub(r" \(at line.*", "", msg)
+        raise ConfigError([f"{where}: {reason}"]) from None
+    errors: list[str] = []
+    http = raw.setdefault("http", {}) if isinstance(raw.get("http", {}), dict) else None
+    if http is not None:
+        token = _secret(env, "FLOORLINK_STAFF_TOKEN", "staff_token")
+        if token:
+            http["staff_token"] = token
+    cloud = raw.get("cloud")
+    if isinstance(cloud, dict):
+        token = _secret(env, "FLOORLINK_CLOUD_TOKEN", "cloud_token")
+        if token:
+            cloud["token"] = token
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as exc:
+        errors.extend(_render(exc))
+        config = None
+    if config is not None:
+        errors.extend(_cross_checks(config))
+    elif isinstance(raw.get("tables"), list):
+        errors.extend(_duplicate_ids(raw["tables"]))
+    if errors:
+        raise ConfigError(errors)
+    assert config is not None
+    return config
+
+
+def _duplicate_ids(tables: list[Any]) -> list[str]:
+    seen: dict[str, int] = {}
+    lines = []
+    for i, t in enumerate(tables):
+        tid = t.get("id") if isinstance(t, dict) else None
+        if isinstance(tid, str):
+            if tid in seen:
+                lines.append(
+                    f"tables[{i}].id: duplicate table id {json.dumps(tid)} (also tables[{seen[tid]}])"
+                )
+            else:
+                seen[tid] = i
+    return lines
+
+
+def _cross_checks(config: Config) -> list[str]:
+    lines = _duplicate_ids([t.model_dump() for t in config.tables])
+    ids = set(config.table_ids)
+    for i, t in enumerate(config.tables):
+        for j, other in enumerate(t.combine_with):
+            if other not in ids:
+                lines.append(
+                    f"tables[{i}].combine_with[{j}]: no table {json.dumps(other)} in this config"
+                )
+    token = config.http.staff_token.get_secret_value() if config.http.staff_token else ""
+    if len(token) < 8:
+        got = "nothing" if not token else f"{len(token)} characters"
+        lines.append(
+            "http.staff_token: expected a token of at least 8 characters "
+            f"(or FLOORLINK_STAFF_TOKEN), got {got}"
+        )
+    if config.cloud is not None and config.cloud.url and config.cloud.token is None:
+        lines.append(
+            "cloud.token: expected the cloud's API token (or FLOORLINK_CLOUD_TOKEN), got nothing"
+        )
+    if config.mqtt.ca_file and not config.mqtt.tls:
+        lines.append("mqtt.ca_file: only used with an mqtts:// url")
+    return lines
+
+
+def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([f"cannot read {path}: {exc.strerror or exc}"]) from None
+    except UnicodeDecodeError:
+        raise ConfigError([f"{path} is not UTF-8 text"]) from None
+    return parse_config(text, env)
