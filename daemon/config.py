@@ -388,9 +388,8 @@ def _duplicate_ids(tables: list[Any]) -> list[str]:
         tid = t.get("id") if isinstance(t, dict) else None
         if isinstance(tid, str):
             if tid in seen:
-                lines.append(
-                    f"tables[{i}].id: duplicate table id {json.dumps(tid)} (also tables[{seen[tid]}])"
-                )
+                also = f"tables[{seen[tid]}]"
+                lines.append(f"tables[{i}].id: duplicate table id {json.dumps(tid)} (also {also})")
             else:
                 seen[tid] = i
     return lines

@@ -1,4 +1,4 @@
-"""The config model: the example loads; every kind of mistake gets one clear line with its key path."""
+"""The config: the example loads; every kind of mistake gets one clear line with its key path."""
 
 from __future__ import annotations
 
