@@ -272,7 +272,6 @@ class App:
                 return mk("host.unblocked", {"table": table})
             case AddToWaitlist() | PageParty() | SeatFromWaitlist() | MarkLeft():
                 return None
-        return None
 
     def _broadcast(self, kind: LiveKind, payload: Any) -> None:
         for queue in self._live:

@@ -71,7 +71,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 def cmd_add_terminal(args: argparse.Namespace) -> int:
     from floorlink.daemon.terminals import add_terminal_main
 
-    return add_terminal_main(args.rest)
+    code: int = add_terminal_main(args.rest)
+    return code
 
 
 def main(argv: list[str] | None = None) -> int:

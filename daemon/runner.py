@@ -25,7 +25,7 @@ async def start_http(app: App, config: Config) -> web.AppRunner:
     from floorlink.daemon.http import HttpSettings, make_app
 
     settings = HttpSettings(
-        staff_token=config.http.staff_token.get_secret_value(),
+        staff_token=config.http.staff_token.get_secret_value() if config.http.staff_token else "",
         open_reads=config.http.open_reads,
         staff_pin=config.http.staff_pin.get_secret_value() if config.http.staff_pin else None,
         pin_attempts_per_minute=config.http.pin_attempts_per_minute,

@@ -77,7 +77,7 @@ class BrokerLink:
         self.connected = False
         self.reconnects = 0
         self._client: aiomqtt.Client | None = None
-        self._stopping = False
+        self._stop = asyncio.Event()
 
     def _new_client(self) -> aiomqtt.Client:
         s = self.settings
@@ -106,7 +106,7 @@ class BrokerLink:
     async def run(self) -> None:
         """Connect, subscribe, pump messages; on any broker error wait and start again."""
         backoff = BACKOFF_START_S
-        while not self._stopping:
+        while not self._stop.is_set():
             client = self._new_client()
             try:
                 async with client:
@@ -132,7 +132,7 @@ class BrokerLink:
                             )
                         )
             except aiomqtt.MqttError as exc:
-                if self._stopping:
+                if self._stop.is_set():
                     break
                 if self.connected:
                     log.warning("broker connection lost", error=str(exc))
@@ -141,7 +141,7 @@ class BrokerLink:
             finally:
                 self._client = None
                 self._set_connected(False)
-            if self._stopping:
+            if self._stop.is_set():
                 break
             self.reconnects += 1
             await asyncio.sleep(backoff * (0.5 + random.random()))
@@ -174,7 +174,7 @@ class BrokerLink:
             await client.publish(topic, payload, qos=1, retain=retain, timeout=2)
 
     async def stop(self, last_words: tuple[str, bytes] | None = None) -> None:
-        self._stopping = True
+        self._stop.set()
         if last_words is not None:
             try:
                 await self.publish_wait(*last_words)
