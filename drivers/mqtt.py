@@ -162,7 +162,7 @@ class BrokerLink:
     def publish(self, topic: str, payload: bytes, qos: int = 1, retain: bool = False) -> bool:
         """Queue a publish without waiting for the broker. False when not connected."""
         client = self._client
-        if client is None or not self.connected:
+        if client is None:
             return False
         info = client._client.publish(topic, payload, qos=qos, retain=retain)
         return info.rc == 0
@@ -170,7 +170,7 @@ class BrokerLink:
     async def publish_wait(self, topic: str, payload: bytes, retain: bool = True) -> None:
         """Publish and wait for the broker's PUBACK (used for the clean `offline` at stop)."""
         client = self._client
-        if client is not None and self.connected:
+        if client is not None:
             await client.publish(topic, payload, qos=1, retain=retain, timeout=2)
 
     async def stop(self, last_words: tuple[str, bytes] | None = None) -> None:

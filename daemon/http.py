@@ -1,0 +1,354 @@
+"""The local HTTP API (contract section 5), the live stream, and the host-stand page.
+
+Everything here talks to the daemon through `FloorService` only. Errors are always JSON
+`{"error": "<what a host can read>"}`; a failing handler is logged and answered 500, never a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import time
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any, TypeVar
+
+import structlog
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from floorlink.daemon.openapi import openapi_document
+from floorlink.daemon.service import (
+    AddToWaitlist,
+    BlockTable,
+    ClearTable,
+    CommandResult,
+    FloorService,
+    HostCommand,
+    MarkLeft,
+    PageParty,
+    SeatFromWaitlist,
+    SeatParty,
+    UnblockTable,
+)
+
+log = structlog.get_logger(__name__)
+
+MAX_BODY = 64 * 1024
+PING_S = 15.0
+AUTH_FAILURES = Counter(
+    "floorlink_http_auth_failures_total", "Requests refused for a missing or wrong token or PIN"
+)
+B = TypeVar("B", bound="Body")
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclass(frozen=True, slots=True)
+class HttpSettings:
+    staff_token: str
+    open_reads: bool = False
+    staff_pin: str | None = None
+    pin_attempts_per_minute: int = 5
+
+
+# ---- request bodies ------------------------------------------------------------------------
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class SeatBody(Body):
+    party_size: int = Field(ge=1, le=100)
+    reservation: str | None = Field(None, min_length=1, max_length=64)
+    waitlist: str | None = Field(None, min_length=1, max_length=64)
+    name: str | None = Field(None, min_length=1, max_length=80)
+
+
+class BlockBody(Body):
+    reason: str | None = Field(None, max_length=200)
+
+
+class WaitlistBody(Body):
+    name: str = Field(min_length=1, max_length=80)
+    party_size: int = Field(ge=1, le=100)
+    pager: int | None = Field(None, ge=1, le=4095)
+    phone: str | None = Field(None, max_length=32)
+    notes: str | None = Field(None, max_length=500)
+
+
+class SeatEntryBody(Body):
+    table: str = Field(min_length=1, max_length=16)
+
+
+class PinBody(Body):
+    pin: str = Field(min_length=1, max_length=16)
+
+
+def error(status: int, message: str, **headers: str) -> web.Response:
+    return web.json_response({"error": message}, status=status, headers=headers or None)
+
+
+async def read_body(request: web.Request, model: type[B], optional: bool = False) -> B:
+    """The JSON body as `model`, or an HTTPException carrying a readable JSON error."""
+    raw = await request.read()
+    if not raw.strip():
+        if optional:
+            return model()
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": "This request needs a JSON body."}),
+            content_type="application/json",
+        )
+    try:
+        data = json.loads(raw)
+    except (UnicodeDecodeError, ValueError):
+        raise web.HTTPBadRequest(
+            text=json.dumps({"error": "The body is not valid JSON."}),
+            content_type="application/json",
+        ) from None
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        parts = []
+        for err in exc.errors()[:3]:
+            where = ".".join(str(p) for p in err["loc"]) or "body"
+            parts.append(f"{where}: {err['msg'].removeprefix('Value error, ').lower()}")
+        raise web.HTTPUnprocessableEntity(
+            text=json.dumps({"error": "; ".join(parts)}), content_type="application/json"
+        ) from None
+
+
+def answer(result: CommandResult, created: bool = False) -> web.Response:
+    if result.ok:
+        return web.json_response(result.body, status=201 if created else 200)
+    return error(result.status, result.error or "That did not work.")
+
+
+# ---- the application -----------------------------------------------------------------------
+
+
+class Api:
+    def __init__(self, service: FloorService, settings: HttpSettings) -> None:
+        self.service = service
+        self.settings = settings
+        self._pin_attempts: dict[str, deque[float]] = defaultdict(deque)
+
+    # auth
+
+    def _authorized(self, request: web.Request, allow_query: bool = False) -> bool:
+        header = request.headers.get("Authorization", "")
+        token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+        if not token and allow_query:
+            token = request.query.get("token", "")
+        expected = self.settings.staff_token
+        return bool(token) and bool(expected) and hmac.compare_digest(token, expected)
+
+    def _require(self, request: web.Request, write: bool, allow_query: bool = False) -> None:
+        if not write and self.settings.open_reads:
+            return
+        if not self._authorized(request, allow_query):
+            AUTH_FAILURES.inc()
+            raise web.HTTPUnauthorized(
+                text=json.dumps({"error": "A staff PIN or token is needed for this."}),
+                content_type="application/json",
+                headers={"WWW-Authenticate": 'Bearer realm="floorlink"'},
+            )
+
+    # reads
+
+    async def tables(self, request: web.Request) -> web.Response:
+        self._require(request, write=False)
+        return web.json_response(self.service.tables())
+
+    async def waitlist(self, request: web.Request) -> web.Response:
+        self._require(request, write=False)
+        return web.json_response(self.service.waitlist())
+
+    async def reservations(self, request: web.Request) -> web.Response:
+        self._require(request, write=False)
+        return web.json_response(self.service.reservations())
+
+    async def status(self, request: web.Request) -> web.Response:
+        self._require(request, write=False)
+        return web.json_response(self.service.status())
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        status = self.service.status()
+        if status.get("ready"):
+            return web.json_response({"status": "ok"})
+        return web.json_response(
+            {"status": "unavailable", "reasons": status.get("reasons", [])}, status=503
+        )
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def openapi(self, request: web.Request) -> web.Response:
+        return web.json_response(openapi_document())
+
+    # writes
+
+    async def _command(
+        self, request: web.Request, cmd: HostCommand, created: bool = False
+    ) -> web.Response:
+        return answer(await self.service.command(cmd), created)
+
+    async def seat(self, request: web.Request) -> web.Response:
+        self._require(request, write=True)
+        body = await read_body(request, SeatBody)
+        tid = request.match_info["id"]
+        return await self._command(
+            request, SeatParty(tid, body.party_size, body.reservation, body.waitlist, body.name)
+        )
+
+    async def clear(self, request: web.Request) -> web.Response:
+        self._require(request, write=True)
+        return await self._command(request, ClearTable(request.match_info["id"]))
+
+    async def block(self, request: web.Request) -> web.Response:
+        self._require(request, write=True)
+        body = await read_body(request, BlockBody, optional=True)
+        return await self._command(request, BlockTable(request.match_info["id"], body.reason))
+
+    async def unblock(self, request: web.Request) -> web.Response:
+        self._require(request, write=True)
+        return await self._command(request, UnblockTable(request.match_info["id"]))
+
+    async def add_waiting(self, request: web.Request) -> web.Response:
+        self._require(request, write=True)
+        b = await read_body(request, WaitlistBody)
+        cmd = AddToWaitlist(b.name, b.party_size, b.pager, b.phone, b.notes)
+        return await self._command(request, cmd, created=True)
+
+    async def page(self, request: web.Request) -> web.Response:
+        self._require(request, write=True)
+        return await self._command(request, PageParty(request.match_info["id"]))
+
+    async def seat_entry(self, request: web.Request) -> web.Response:
+        self._require(request, write=True)
+        body = await read_body(request, SeatEntryBody)
+        return await self._command(request, SeatFromWaitlist(request.match_info["id"], body.table))
+
+    async def left(self, request: web.Request) -> web.Response:
+        self._require(request, write=True)
+        return await self._command(request, MarkLeft(request.match_info["id"]))
+
+    async def session(self, request: web.Request) -> web.Response:
+        """Trade the staff PIN for the token, rate-limited per client address."""
+        peer = request.remote or "?"
+        attempts = self._pin_attempts[peer]
+        now = time.monotonic()
+        while attempts and now - attempts[0] > 60:
+            attempts.popleft()
+        if len(attempts) >= self.settings.pin_attempts_per_minute:
+            return error(
+                429, "Too many PIN attempts. Wait a minute and try again.", **{"Retry-After": "60"}
+            )
+        body = await read_body(request, PinBody)
+        pin = self.settings.staff_pin
+        if pin is None:
+            return error(404, "No staff PIN is set on this box: ask for the staff token.")
+        if not hmac.compare_digest(body.pin, pin):
+            attempts.append(now)
+            AUTH_FAILURES.inc()
+            return error(401, "That PIN is not right.")
+        attempts.clear()
+        return web.json_response({"token": self.settings.staff_token})
+
+    async def stream(self, request: web.Request) -> web.StreamResponse:
+        """Server-Sent Events: a snapshot, then every change; EventSource reconnects by itself."""
+        self._require(request, write=False, allow_query=True)
+        resp = web.StreamResponse(
+            headers={
+                "Content-Type": "text/event-stream",
+                "Cache-Control": "no-cache",
+                "X-Accel-Buffering": "no",
+            }
+        )
+        await resp.prepare(request)
+        snapshot = {
+            "tables": self.service.tables(),
+            "waitlist": self.service.waitlist(),
+            "reservations": self.service.reservations(),
+            "status": self.service.status(),
+        }
+        await resp.write(_sse("snapshot", snapshot))
+        changes = self.service.live()
+        try:
+            while True:
+                try:
+                    kind, payload = await asyncio.wait_for(anext(changes), PING_S)
+                except TimeoutError:
+                    await resp.write(b": ping\n\n")
+                    continue
+                await resp.write(_sse(kind, payload))
+        except (ConnectionResetError, asyncio.CancelledError):
+            pass
+        finally:
+            with contextlib.suppress(Exception):
+                await changes.aclose()  # type: ignore[attr-defined]
+        return resp
+
+    async def page_html(self, request: web.Request) -> web.StreamResponse:
+        return web.Response(body=_static("index.html"), content_type="text/html", charset="utf-8")
+
+
+def _sse(kind: str, payload: Any) -> bytes:
+    return f"event: {kind}\ndata: {json.dumps(payload, separators=(',', ':'))}\n\n".encode()
+
+
+def _static(name: str) -> bytes:
+    return (resources.files("floorlink.daemon") / "static" / name).read_bytes()
+
+
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Every error as JSON a host can read; unexpected failures logged and answered 500."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.content_type == "application/json" or exc.status < 400:
+            raise
+        messages = {
+            404: "There is nothing at this address.",
+            405: "This address does not take that method.",
+            413: "The request is too large.",
+        }
+        return error(exc.status, messages.get(exc.status, exc.reason))
+    except (asyncio.CancelledError, ConnectionResetError):
+        raise
+    except Exception:
+        log.exception("http handler failed", path=request.path)
+        return error(500, "Floorlink hit an internal error; it has been logged.")
+
+
+def make_app(service: FloorService, settings: HttpSettings) -> web.Application:
+    api = Api(service, settings)
+    app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY)
+    r = app.router
+    r.add_get("/", api.page_html)
+    r.add_get("/healthz", api.healthz)
+    r.add_get("/metrics", api.metrics)
+    r.add_get("/api/v1/openapi.json", api.openapi)
+    r.add_get("/api/v1/tables", api.tables)
+    r.add_post("/api/v1/tables/{id}/seat", api.seat)
+    r.add_post("/api/v1/tables/{id}/clear", api.clear)
+    r.add_post("/api/v1/tables/{id}/block", api.block)
+    r.add_post("/api/v1/tables/{id}/unblock", api.unblock)
+    r.add_get("/api/v1/waitlist", api.waitlist)
+    r.add_post("/api/v1/waitlist", api.add_waiting)
+    r.add_post("/api/v1/waitlist/{id}/page", api.page)
+    r.add_post("/api/v1/waitlist/{id}/seat", api.seat_entry)
+    r.add_post("/api/v1/waitlist/{id}/left", api.left)
+    r.add_get("/api/v1/reservations", api.reservations)
+    r.add_get("/api/v1/status", api.status)
+    r.add_get("/api/v1/stream", api.stream)
+    r.add_post("/api/v1/session", api.session)
+    static = resources.files("floorlink.daemon") / "static"
+    r.add_static("/static/", str(static), append_version=False)
+    return app
