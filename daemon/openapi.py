@@ -46,7 +46,7 @@ ENTRY_ID = {
     "required": True,
     "schema": {"type": "string", "minLength": 1, "maxLength": 64},
 }
-SECURED = [{"staff": []}]
+SECURED: list[dict[str, list[str]]] = [{"staff": []}]
 WRITE_ERRORS = (400, 401, 404, 409, 422, 501, 503)
 
 

@@ -11,6 +11,9 @@ import structlog
 from aiohttp import web
 
 from floorlink.daemon.app import App
+from floorlink.daemon.http import HttpSettings, make_app
+from floorlink.daemon.logs import configure_logging
+from floorlink.daemon.notify import notify, watchdog_interval
 from floorlink.daemon.store import StoreError
 
 if TYPE_CHECKING:
@@ -22,8 +25,6 @@ EXIT_STORE = 3
 
 
 async def start_http(app: App, config: Config) -> web.AppRunner:
-    from floorlink.daemon.http import HttpSettings, make_app
-
     settings = HttpSettings(
         staff_token=config.http.staff_token.get_secret_value() if config.http.staff_token else "",
         open_reads=config.http.open_reads,
@@ -39,10 +40,7 @@ async def start_http(app: App, config: Config) -> web.AppRunner:
 
 
 async def run_daemon(config: Config) -> int:
-    with contextlib.suppress(ImportError):
-        from floorlink.daemon.logs import configure_logging
-
-        configure_logging(config.log.level, config.log.format)
+    configure_logging(config.log.level, config.log.format)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -60,32 +58,21 @@ async def run_daemon(config: Config) -> int:
             await asyncio.wait_for(stop.wait(), 0.5)
     log.info("stopping")
     notifier.cancel()
-    _notify("STOPPING=1")
+    notify("STOPPING=1")
     await runner.cleanup()
     await app.stop()
     return EXIT_STORE if app.fatal is not None else 0
-
-
-def _notify(*lines: str) -> None:
-    with contextlib.suppress(ImportError):
-        from floorlink.daemon.notify import notify
-
-        notify(*lines)
 
 
 async def _notify_when_ready(app: App) -> None:
     """READY once the store is open and the broker connected; then WATCHDOG from the loop itself,
     only while the daemon is healthy, so a stuck loop or a dead store gets restarted."""
     await app.ready.wait()
-    _notify("READY=1", "STATUS=serving")
-    try:
-        from floorlink.daemon.notify import watchdog_interval
-    except ImportError:
-        return
+    notify("READY=1", "STATUS=serving")
     interval = watchdog_interval()
     if interval is None:
         return
     while True:
         await asyncio.sleep(interval)
         if app.fatal is None and app.store_open:
-            _notify("WATCHDOG=1")
+            notify("WATCHDOG=1")

@@ -79,7 +79,8 @@ HostCommand = (
 @dataclass(frozen=True, slots=True)
 class CommandResult:
     """ok: the command was committed. Otherwise `status` is the HTTP status (404 unknown table or
-    entry, 409 not possible in the current state, 422 invalid) and `error` a sentence a host can read."""
+    entry, 409 not possible in the current state, 422 invalid) and `error` a sentence a host
+    can read."""
 
     ok: bool
     body: JSON = field(default_factory=dict)
@@ -102,7 +103,7 @@ class FloorService(Protocol):
         ...
 
     def reservations(self) -> list[JSON]:
-        """Upcoming reservations (next hours): id, time, party_size, name, vip, table, status, held."""
+        """Upcoming reservations: id, time, party_size, name, vip, table, status, held."""
         ...
 
     def status(self) -> JSON:
