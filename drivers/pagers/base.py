@@ -1,4 +1,4 @@
-"""What every pager protocol provides: frames as values, encode, and a decoder that survives noise."""
+"""What every pager protocol provides: frames as values, encode, a decoder that survives noise."""
 
 from __future__ import annotations
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -18,7 +19,7 @@ class PagerCodecContract:
     """Every protocol: its worked example, a round trip, noise survival. Subclass per protocol."""
 
     protocol = ""
-    options: dict[str, int] = {}
+    options: ClassVar[dict[str, int]] = {}
     example: tuple[Page, str] = (Page(1), "")
 
     def test_worked_example(self) -> None:
@@ -39,7 +40,7 @@ class PagerCodecContract:
 
 class TestLrs(PagerCodecContract):
     protocol = "lrs"
-    options = {"restaurant_id": 1, "system_id": 2}
+    options: ClassVar[dict[str, int]] = {"restaurant_id": 1, "system_id": 2}
     example = (Page(7, 1), "aa aa aa fc 2d 01 20 07 00 00 00 00 00 01 53")
 
     def test_pager_range(self) -> None:
