@@ -39,7 +39,12 @@ from floorlink.daemon.service import (
 )
 from floorlink.daemon.store import Store
 from floorlink.drivers.mqtt import BrokerLink, BrokerSettings, Received
+from floorlink.drivers.pagers import make_protocol
 from floorlink.drivers.pos import TERMINAL_RE, PosRejected, parse_pos_event
+from floorlink.drivers.serial_port import SerialPort
+from floorlink.paging.quotes import TableView
+from floorlink.paging.sender import PagerSender
+from floorlink.paging.waitlist import PagingRules, WaitlistPart, next_due, waitlist_view
 
 if TYPE_CHECKING:
     from floorlink.daemon.config import Config
@@ -64,8 +69,31 @@ class App:
         self.tz = ZoneInfo(config.site.timezone)
         self.specs = tuple(TableSpec(t.id, t.seats, t.section) for t in config.tables)
         self.layout = {t.id: t for t in config.tables}
-        state = State(self.specs, self.tz, cloud=bool(config.cloud and config.cloud.url))
-        self.engine = Engine(Store(config.store.path), state, config.store.snapshot_every)
+        self.engine = Engine(
+            Store(config.store.path), lambda: build_state(config), config.store.snapshot_every
+        )
+        self.engine.view_builders["waitlist"] = (
+            ("waitlist.",),
+            lambda state: waitlist_view(_waitlist(state), self.tz, now_ms()),
+        )
+        self.port: SerialPort | None = None
+        self.sender: PagerSender | None = None
+        if config.pager is not None:
+            p = config.pager
+            self.port = SerialPort(p.port, p.baud, name="pager")
+            self.port.on_state_change(self._on_port_state)
+            protocol = make_protocol(
+                p.protocol,
+                **(
+                    {"restaurant_id": p.restaurant_id, "system_id": p.system_id}
+                    if p.protocol == "lrs"
+                    else {}
+                ),
+            )
+            self.sender = PagerSender(
+                self.engine, self.port, protocol, lambda entry: self._still_waiting(entry)
+            )
+        self._timer_wake = asyncio.Event()
         mq = config.mqtt
         self.link = BrokerLink(
             BrokerSettings(
@@ -100,6 +128,10 @@ class App:
         log.info("store open", path=self.config.store.path, seq=self.engine.state.seq)
         self._spawn("floorlink.store.writer", self._guard(self.engine.run()))
         self._spawn("floorlink.broker.link", self.link.run())
+        self._spawn("floorlink.paging.timer", self._timers())
+        if self.port is not None and self.sender is not None:
+            await self.port.start()
+            self._spawn("floorlink.paging.sender", self.sender.run())
 
     def _spawn(self, name: str, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.create_task(coro, name=name)
@@ -129,6 +161,8 @@ class App:
         for task in reversed(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.port is not None:
+            await self.port.stop()
         if self.store_open:
             await self.engine.close()
             self.store_open = False
@@ -195,6 +229,14 @@ class App:
                 self._broadcast("table", obj | self._layout(tid))
         if changed:
             self._update_table_gauges()
+        if "waitlist" in self.engine.views_changed:
+            self.link.publish(topics.WAITLIST, json.dumps(self.waitlist()).encode(), retain=True)
+            self._broadcast("waitlist", self.waitlist())
+            self._timer_wake.set()
+        if self.sender is not None and any(
+            e.consumer == "pager" for res in batch for e in res.outcome.effects
+        ):
+            self.sender.wake()
 
     def _update_table_gauges(self) -> None:
         counts = dict.fromkeys(STATUSES, 0)
@@ -213,7 +255,35 @@ class App:
         return [self.engine.tables[tid] | self._layout(tid) for tid in self.layout]
 
     def waitlist(self) -> list[JSON]:
-        return []
+        entries: list[JSON] = self.engine.views.get("waitlist", [])
+        return entries
+
+    def _still_waiting(self, entry: str) -> bool:
+        """On the store thread: may this party still be paged?"""
+        found = _waitlist(self.engine.state).entries.get(entry)
+        return found is not None and found.status in ("waiting", "paged")
+
+    def _on_port_state(self, connected: bool) -> None:
+        if connected:
+            metrics.SERIAL_RECONNECTS.labels("pager").inc(0)
+        elif self.port is not None and self.port.last_error:
+            metrics.SERIAL_RECONNECTS.labels("pager").inc()
+        self._broadcast("status", self.status())
+
+    async def _timers(self) -> None:
+        """Submit `waitlist.due` when a re-page or give-up is due (the core reads no clock)."""
+        while True:
+            self._timer_wake.clear()
+            due = await self.engine.call(lambda: next_due(_waitlist(self.engine.state)))
+            if due is None:
+                await self._timer_wake.wait()
+                continue
+            delay = (due - now_ms()) / 1000
+            if delay > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._timer_wake.wait(), delay)
+                continue
+            await self.engine.submit(Input("timer", f"due:{due}", "waitlist.due", now_ms(), {}))
 
     def reservations(self) -> list[JSON]:
         return []
@@ -230,7 +300,7 @@ class App:
             "store": self.store_open and self.fatal is None,
             "broker": self.link.connected,
             "cloud": "disabled",
-            "pager": "disabled",
+            "pager": "disabled" if self.port is None else ("ok" if self.port.connected else "down"),
             "ready": not reasons,
             "site": self.config.site.id,
             "site_name": self.config.site.name or self.config.site.id,
@@ -246,13 +316,20 @@ class App:
             res = await self.engine.submit(inp)
         except Exception as exc:
             return CommandResult(False, status=503, error=f"Floorlink cannot save right now: {exc}")
-        return _result(res.outcome, res.tables)
+        result = _result(res.outcome, res.tables)
+        entry = res.outcome.body.get("entry")
+        if result.ok and entry:
+            found = next((e for e in self.waitlist() if e["id"] == entry), None)
+            return CommandResult(True, body=found or {"id": entry})
+        return result
 
     def _host_input(self, cmd: HostCommand) -> Input | None:
         at = now_ms()
         eid = uuid.uuid4().hex
         mk: Callable[[str, dict[str, Any]], Input] = lambda t, d: Input("host", eid, t, at, d)  # noqa: E731
         match cmd:
+            case SeatParty(table, _, _, str(entry), _):
+                return mk("waitlist.seat", {"entry": entry, "table": table})
             case SeatParty(table, size, reservation, waitlist, name):
                 data: dict[str, Any] = {"table": table, "party_size": size, "source": "walk_in"}
                 if name:
@@ -270,8 +347,15 @@ class App:
                 return mk("host.blocked", {"table": table, "reason": reason})
             case UnblockTable(table):
                 return mk("host.unblocked", {"table": table})
-            case AddToWaitlist() | PageParty() | SeatFromWaitlist() | MarkLeft():
-                return None
+            case AddToWaitlist(name, size, pager, phone, notes):
+                body = {"name": name, "party_size": size, "pager": pager, "phone": phone}
+                return mk("waitlist.add", body | {"notes": notes})
+            case PageParty(entry):
+                return mk("waitlist.page", {"entry": entry, "reason": "host"})
+            case SeatFromWaitlist(entry, table):
+                return mk("waitlist.seat", {"entry": entry, "table": table})
+            case MarkLeft(entry):
+                return mk("waitlist.left", {"entry": entry})
 
     def _broadcast(self, kind: LiveKind, payload: Any) -> None:
         for queue in self._live:
@@ -287,6 +371,28 @@ class App:
                 yield await queue.get()
         finally:
             self._live.remove(queue)
+
+
+def build_state(config: Config) -> State:
+    """The state a config describes: the floor and the parts that fold beside it."""
+    tz = ZoneInfo(config.site.timezone)
+    specs = tuple(TableSpec(t.id, t.seats, t.section) for t in config.tables)
+    views = tuple(TableView(t.id, t.seats, tuple(t.combine_with)) for t in config.tables)
+    rules = PagingRules(
+        trigger=config.paging.trigger,
+        repage_after_minutes=config.paging.repage_after_minutes,
+        max_pages=config.paging.max_pages,
+        combine_tables=config.paging.combine_tables,
+        alert_type=config.pager.alert_type if config.pager else 1,
+    )
+    cloud = bool(config.cloud and config.cloud.url)
+    return State(specs, tz, cloud, [WaitlistPart(views, tz, rules)])
+
+
+def _waitlist(state: State) -> WaitlistPart:
+    part = state.part("waitlist")
+    assert isinstance(part, WaitlistPart)
+    return part
 
 
 def _result(outcome: Outcome, tables: dict[str, JSON]) -> CommandResult:

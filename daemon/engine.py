@@ -55,12 +55,13 @@ class Engine:
     def __init__(
         self,
         store: Store,
-        state: State,
+        make_state: Callable[[], State],
         snapshot_every: int = 1000,
         clock: Callable[[], int] = now_ms,
     ) -> None:
         self.store = store
-        self.state = state
+        self.make_state = make_state
+        self.state = make_state()
         self.snapshot_every = snapshot_every
         self.clock = clock
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="floorlink-store")
@@ -72,6 +73,11 @@ class Engine:
         self.tables: dict[str, dict[str, Any]] = {}
         self.failed: BaseException | None = None
         self.batches = 0
+        # Views of the parts (waitlist, reservations) for the loop thread, rebuilt on the store
+        # thread after a batch whose events they fold: (event type prefixes, builder).
+        self.view_builders: dict[str, tuple[tuple[str, ...], Callable[[State], Any]]] = {}
+        self.views: dict[str, Any] = {}
+        self.views_changed: set[str] = set()
 
     # ---- lifecycle -----------------------------------------------------------------------
 
@@ -88,9 +94,10 @@ class Engine:
                 self._snapshot_seq = snap[0]
             except (KeyError, TypeError, ValueError) as exc:
                 log.warning("snapshot unreadable, replaying the whole log", error=str(exc))
-                self.state = State(self.state.specs, self.state.tz, self.state.cloud, [])
+                self.state = self.make_state()
         self.state.replay(self.store.events(after=self.state.seq))
         self.tables = {tid: self.state.table_object(tid) for tid in self.state.floor.specs}
+        self.views = {name: build(self.state) for name, (_, build) in self.view_builders.items()}
         self.store.begin()
         try:
             self.store.write_tables(self.tables)
@@ -145,7 +152,7 @@ class Engine:
             while len(batch) < MAX_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                results = await self.call(self._commit_batch, [inp for inp, _ in batch])
+                results, views = await self.call(self._commit_batch, [inp for inp, _ in batch])
             except BaseException as exc:
                 self.failed = exc
                 for _, fut in batch:
@@ -153,6 +160,8 @@ class Engine:
                         fut.set_exception(StoreError(f"the store failed: {exc}"))
                 raise
             self.batches += 1
+            self.views.update(views)
+            self.views_changed = set(views)
             for res in results:
                 self.tables.update(res.tables)
             for (_, fut), res in zip(batch, results, strict=True):
@@ -164,7 +173,9 @@ class Engine:
                 except Exception:
                     log.exception("listener failed")
 
-    def _commit_batch(self, inputs: Iterable[Input | RejectInput]) -> list[Committed]:
+    def _commit_batch(
+        self, inputs: Iterable[Input | RejectInput]
+    ) -> tuple[list[Committed], dict[str, Any]]:
         inputs = list(inputs)
         now = self.clock()
         keys = [(i.source, i.eid) for i in inputs if i.eid is not None]
@@ -184,7 +195,13 @@ class Engine:
             if isinstance(exc, StoreError):
                 raise
             raise StoreError(f"commit failed: {exc}") from exc
-        return results
+        types = {e.type for r in results for e in r.outcome.events}
+        views = {
+            name: build(self.state)
+            for name, (prefixes, build) in self.view_builders.items()
+            if any(t.startswith(prefixes) for t in types)
+        }
+        return results, views
 
     def _one(
         self,

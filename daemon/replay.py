@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
-from floorlink.daemon.core.floor import TableSpec
-from floorlink.daemon.core.state import State
+from floorlink.daemon.app import build_state
 from floorlink.daemon.store import Store, dumps
 
 if TYPE_CHECKING:
@@ -17,15 +15,12 @@ if TYPE_CHECKING:
 def replay_and_compare(config: Config) -> dict[str, Any]:
     """Three states must agree byte for byte: the fold of the whole log, the last snapshot plus
     the log's tail (what the daemon starts from), and the table objects stored with each commit."""
-    specs = tuple(TableSpec(t.id, t.seats, t.section) for t in config.tables)
-    tz = ZoneInfo(config.site.timezone)
-    cloud = bool(config.cloud and config.cloud.url)
     store = Store(config.store.path)
     store.open()
     try:
-        full = State(specs, tz, cloud)
+        full = build_state(config)
         full.replay(store.events())
-        resumed = State(specs, tz, cloud)
+        resumed = build_state(config)
         snap = store.latest_snapshot()
         if snap is not None:
             resumed.load_json(json.loads(snap[1]))

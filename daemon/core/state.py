@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
-from floorlink.daemon.core.floor import CHECK_EVENTS, Floor, TableSpec
+from floorlink.daemon.core.floor import CHECK_EVENTS, HOLD_EVENTS, Floor, TableSpec
 from floorlink.daemon.core.view import table_object
 
 Result = Literal["accepted", "duplicate", "rejected"]
@@ -245,6 +245,10 @@ def decide_floor(floor: Floor, inp: Input) -> list[tuple[str, dict[str, Any]]]:
         table = data.get("table")
         if table is not None and table not in floor.specs:
             raise Rejected(f"unknown table {table!r}: not in this site's config", 422)
+        return [(itype, data)]
+    if itype in HOLD_EVENTS:  # from the reservations part and its timers, never from a POS
+        if data.get("table") not in floor.specs:
+            raise Rejected(f"unknown table {data.get('table')!r}", 422)
         return [(itype, data)]
     if itype in HOST_TABLE_COMMANDS:
         return [(itype, decide_host(floor, itype, data))]

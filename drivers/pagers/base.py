@@ -25,7 +25,8 @@ class Page:
 class PagerProtocol(Protocol):
     """A transmitter protocol: one module, registered by name in `drivers.pagers.PROTOCOLS`."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def encode(self, page: Page) -> bytes: ...
 

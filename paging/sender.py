@@ -1,0 +1,94 @@
+"""Writes the pager outbox to the transmitter, in order, when the port is there.
+
+The decision to page is exactly-once (an event and its outbox row, committed together). The
+write is at-least-once at the wire: a row is marked done right after its bytes drained, so only
+a crash in that instant repeats a page, and a repeated buzz is harmless on a coaster pager.
+A page whose party was seated or left meanwhile is expired, not sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Any
+
+import structlog
+
+from floorlink.daemon import metrics
+from floorlink.daemon.engine import Engine, now_ms
+from floorlink.daemon.store import OutboxRow
+from floorlink.drivers.pagers import Page, PagerProtocol
+from floorlink.drivers.serial_port import PortUnavailable, SerialPort
+
+log = structlog.get_logger(__name__)
+
+CONSUMER = "pager"
+BATCH = 20
+
+
+class PagerSender:
+    def __init__(
+        self,
+        engine: Engine,
+        port: SerialPort,
+        protocol: PagerProtocol,
+        still_waiting: Callable[[str], bool],
+    ) -> None:
+        self.engine = engine
+        self.port = port
+        self.protocol = protocol
+        self.still_waiting = (
+            still_waiting  # runs on the store thread: entry id -> waiting or paged?
+        )
+        self._wake = asyncio.Event()
+        self.sent = 0
+        self.expired = 0
+        port.on_state_change(lambda connected: self.wake() if connected else None)
+
+    def wake(self) -> None:
+        """New pager rows were committed, or the port came back."""
+        self._wake.set()
+
+    async def run(self) -> None:
+        while True:
+            self._wake.clear()
+            rows = await self.engine.call(self.engine.store.outbox_pending, CONSUMER, BATCH)
+            if not rows:
+                await self._wake.wait()
+                continue
+            if not self.port.connected:
+                await self.port.wait_connected()
+                continue
+            for row in rows:
+                if not await self._deliver(row):
+                    break
+
+    async def _deliver(self, row: OutboxRow) -> bool:
+        """True to go on with the next row; False when the port went away."""
+        payload: dict[str, Any] = dict(row.payload)
+        entry = str(payload.get("entry"))
+        if not await self.engine.call(self.still_waiting, entry):
+            await self._settle(row, "expired", "the party was seated or left before the page")
+            self.expired += 1
+            metrics.PAGES.labels("expired").inc()
+            log.info("page expired", entry=entry, pager=payload.get("pager"))
+            return True
+        try:
+            frame = self.protocol.encode(Page(int(payload["pager"]), int(payload.get("alert", 1))))
+        except (KeyError, ValueError, TypeError) as exc:
+            await self._settle(row, "dead", f"cannot encode: {exc}")
+            metrics.PAGES.labels("invalid").inc()
+            return True
+        try:
+            await self.port.write(frame)
+        except PortUnavailable as exc:
+            metrics.PAGES.labels("port_down").inc()
+            log.info("page waits for the port", entry=entry, error=str(exc))
+            return False
+        await self._settle(row, "done")
+        self.sent += 1
+        metrics.PAGES.labels("sent").inc()
+        return True
+
+    async def _settle(self, row: OutboxRow, state: str, error: str | None = None) -> None:
+        await self.engine.call(self.engine.store.outbox_settle, [row.id], state, now_ms(), error)

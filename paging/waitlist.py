@@ -1,0 +1,362 @@
+"""The waitlist as a pure part of the state: who is waiting, their quotes, and who a freed table
+pages. It runs inside the core's fold, so it reads no clock and does no I/O; pages leave as
+outbox effects written in the same transaction as the table change that caused them.
+
+Inputs: `waitlist.add`, `waitlist.page` (host or auto), `waitlist.seat`, `waitlist.left`, and
+`waitlist.due` (a timer the shell submits when `next_due` says: re-pages and give-ups).
+Events: `waitlist.added`, `waitlist.paged`, `waitlist.seated`, `waitlist.left`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Literal
+from zoneinfo import ZoneInfo
+
+from floorlink.daemon.core.state import Event, Input, Rejected, decide_host
+from floorlink.daemon.core.timeutil import format_ms
+from floorlink.paging.quotes import MIN_MS, TableView, TurnTimes, quote_minutes
+
+if TYPE_CHECKING:
+    from floorlink.daemon.core.state import State
+
+EntryStatus = Literal["waiting", "paged", "seated", "left"]
+INPUTS = frozenset(
+    {"waitlist.add", "waitlist.page", "waitlist.seat", "waitlist.left", "waitlist.due"}
+)
+RECENT_MS = 30 * MIN_MS
+
+
+@dataclass
+class Entry:
+    id: str
+    name: str
+    party_size: int
+    pager: int | None
+    phone: str | None
+    notes: str | None
+    added_at: int
+    quoted_minutes: int
+    status: EntryStatus = "waiting"
+    pages: int = 0
+    first_paged_at: int | None = None
+    last_paged_at: int | None = None
+    table: str | None = None
+    done_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PagingRules:
+    trigger: str = "bussing"
+    repage_after_minutes: float = 5
+    max_pages: int = 3
+    combine_tables: bool = False
+    alert_type: int = 1
+
+
+@dataclass
+class WaitlistPart:
+    tables: tuple[TableView, ...]
+    tz: ZoneInfo
+    rules: PagingRules = PagingRules()
+    name: str = "waitlist"
+    entries: dict[str, Entry] = field(default_factory=dict)
+    turns: TurnTimes = field(default_factory=TurnTimes)
+    opened: dict[str, tuple[int, int]] = field(default_factory=dict)  # check -> (at, guests)
+    errors: list[float] = field(default_factory=list)  # |quote - actual| minutes, recent
+
+    # ---- deciding ------------------------------------------------------------------------
+
+    def handles(self, itype: str) -> bool:
+        return itype in INPUTS
+
+    def decide(
+        self, state: State, inp: Input
+    ) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, Any]]:
+        d = inp.data
+        if inp.type == "waitlist.add":
+            entry_id = self._new_id(inp.eid)
+            size = int(d["party_size"])
+            ahead = [e.party_size for e in self._active()]
+            quote = quote_minutes(
+                size,
+                ahead,
+                self.tables,
+                state.floor.states,
+                self.turns,
+                self._hour(inp.at),
+                inp.at,
+                self.rules.combine_tables,
+            )
+            data = {
+                "entry": entry_id,
+                "name": d["name"],
+                "party_size": size,
+                "pager": d.get("pager"),
+                "phone": d.get("phone"),
+                "notes": d.get("notes"),
+                "quoted_minutes": quote,
+            }
+            return [("waitlist.added", data)], {"entry": entry_id}
+        if inp.type == "waitlist.due":
+            return self._due(inp.at), {}
+        entry = self._entry(str(d.get("entry")))
+        if inp.type == "waitlist.page":
+            if entry.status not in ("waiting", "paged"):
+                raise Rejected(f"{entry.name}'s party is already {entry.status}.")
+            return [
+                ("waitlist.paged", self._page(entry, d.get("reason", "host"), d.get("table")))
+            ], {"entry": entry.id}
+        if inp.type == "waitlist.seat":
+            tid = str(d.get("table"))
+            if entry.status not in ("waiting", "paged"):
+                raise Rejected(f"{entry.name}'s party is already {entry.status}.")
+            spec = state.floor.specs.get(tid)
+            if spec is None:
+                raise Rejected(f"There is no table {tid}.", 404)
+            if entry.party_size > spec.seats:
+                raise Rejected(
+                    f"{entry.name}'s party of {entry.party_size} does not fit table {tid} "
+                    f"({spec.seats} seats)."
+                )
+            seat = decide_host(
+                state.floor,
+                "host.seated",
+                {
+                    "table": tid,
+                    "party_size": entry.party_size,
+                    "name": entry.name,
+                    "waitlist": entry.id,
+                    "source": "waitlist",
+                },
+            )
+            return [
+                ("waitlist.seated", {"entry": entry.id, "table": tid}),
+                ("host.seated", seat),
+            ], {"entry": entry.id}
+        if inp.type == "waitlist.left":
+            if entry.status in ("seated", "left"):
+                raise Rejected(f"{entry.name}'s party is already {entry.status}.")
+            return [("waitlist.left", {"entry": entry.id, "reason": "host"})], {"entry": entry.id}
+        raise Rejected(f"unknown waitlist action {inp.type!r}", 422)
+
+    def _new_id(self, eid: str) -> str:
+        base = "w-" + "".join(c for c in eid if c.isalnum())[-6:].lower()
+        entry_id, n = base, 1
+        while entry_id in self.entries:
+            n += 1
+            entry_id = f"{base}{n}"
+        return entry_id
+
+    def _entry(self, entry_id: str) -> Entry:
+        entry = self.entries.get(entry_id)
+        if entry is None:
+            raise Rejected(f"There is no waitlist entry {entry_id}.", 404)
+        return entry
+
+    def _page(self, entry: Entry, reason: str, table: str | None) -> dict[str, Any]:
+        data: dict[str, Any] = {"entry": entry.id, "pager": entry.pager, "n": entry.pages + 1}
+        data["reason"] = reason
+        if table:
+            data["table"] = table
+        return data
+
+    def _due(self, at: int) -> list[tuple[str, dict[str, Any]]]:
+        events: list[tuple[str, dict[str, Any]]] = []
+        repage = int(self.rules.repage_after_minutes * MIN_MS)
+        for entry in sorted(self.entries.values(), key=lambda e: (e.added_at, e.id)):
+            if entry.status != "paged" or entry.last_paged_at is None:
+                continue
+            if entry.last_paged_at + repage > at:
+                continue
+            if entry.pages >= self.rules.max_pages:
+                events.append(("waitlist.left", {"entry": entry.id, "reason": "no_show"}))
+            else:
+                events.append(("waitlist.paged", self._page(entry, "repage", entry.table)))
+        if not events:
+            raise Rejected("nothing is due", 409)
+        return events
+
+    # ---- folding -------------------------------------------------------------------------
+
+    def apply(self, event: Event) -> None:
+        d = event.data
+        t = event.type
+        if t == "waitlist.added":
+            self.entries[d["entry"]] = Entry(
+                id=d["entry"],
+                name=d["name"],
+                party_size=int(d["party_size"]),
+                pager=d.get("pager"),
+                phone=d.get("phone"),
+                notes=d.get("notes"),
+                added_at=event.at,
+                quoted_minutes=int(d["quoted_minutes"]),
+            )
+        elif t == "waitlist.paged":
+            e = self.entries[d["entry"]]
+            e.status = "paged"
+            e.pages = int(d["n"])
+            e.last_paged_at = event.at
+            if e.first_paged_at is None:
+                e.first_paged_at = event.at
+                self._record_error(e, event.at)
+            if d.get("table"):
+                e.table = d["table"]
+        elif t == "waitlist.seated":
+            e = self.entries[d["entry"]]
+            if e.first_paged_at is None:
+                self._record_error(e, event.at)
+            e.status, e.table, e.done_at = "seated", d["table"], event.at
+        elif t == "waitlist.left":
+            e = self.entries[d["entry"]]
+            e.status, e.done_at = "left", event.at
+        elif t == "check.opened":
+            check = str(d["check"])
+            if check not in self.opened or event.at < self.opened[check][0]:
+                self.opened[check] = (event.at, int(d.get("guests") or 2))
+        elif t == "check.closed":
+            started = self.opened.pop(str(d["check"]), None)
+            if started is not None:
+                self.turns.record(
+                    started[1], self._hour(started[0]), (event.at - started[0]) / MIN_MS
+                )
+        elif t == "check.voided":
+            self.opened.pop(str(d["check"]), None)
+        self._forget(event.at)
+
+    def _record_error(self, entry: Entry, at: int) -> None:
+        actual = (at - entry.added_at) / MIN_MS
+        self.errors.append(round(abs(entry.quoted_minutes - actual), 2))
+        del self.errors[:-200]
+
+    def _forget(self, now: int) -> None:
+        """Entries done for a day leave the state (and snapshots) small."""
+        if len(self.entries) < 500:
+            return
+        for key in [
+            k for k, e in self.entries.items() if e.done_at and now - e.done_at > 86_400_000
+        ]:
+            del self.entries[key]
+
+    # ---- reacting ------------------------------------------------------------------------
+
+    def react(
+        self, state: State, event: Event, changed: list[str]
+    ) -> tuple[list[Input], list[tuple[str, str, str, dict[str, Any]]]]:
+        follow: list[Input] = []
+        effects: list[tuple[str, str, str, dict[str, Any]]] = []
+        if event.type == "waitlist.paged" and event.data.get("pager"):
+            d = event.data
+            effects.append(
+                (
+                    "pager",
+                    f"page:{d['entry']}:{d['n']}",
+                    "page",
+                    {
+                        "entry": d["entry"],
+                        "pager": d["pager"],
+                        "alert": self.rules.alert_type,
+                        "n": d["n"],
+                    },
+                )
+            )
+        taken: set[str] = set()
+        for tid in changed:
+            table = state.floor.states[tid]
+            if table.status != self.rules.trigger or table.held_for is not None:
+                continue
+            entry = self._best_fit(state.floor.specs[tid].seats, taken)
+            if entry is None:
+                continue
+            taken.add(entry.id)
+            follow.append(
+                Input(
+                    "auto",
+                    f"page:{event.seq}:{tid}",
+                    "waitlist.page",
+                    event.at,
+                    {"entry": entry.id, "table": tid, "reason": "auto"},
+                )
+            )
+        return follow, effects
+
+    def _best_fit(self, seats: int, taken: set[str]) -> Entry | None:
+        """The party that has waited longest among those who fit these seats."""
+        fits = [
+            e
+            for e in self.entries.values()
+            if e.status == "waiting" and e.party_size <= seats and e.id not in taken
+        ]
+        return min(fits, key=lambda e: (e.added_at, e.id)) if fits else None
+
+    def _active(self) -> list[Entry]:
+        return [e for e in self.entries.values() if e.status in ("waiting", "paged")]
+
+    def _hour(self, at: int) -> int:
+        return datetime.fromtimestamp(at / 1000, UTC).astimezone(self.tz).hour
+
+    # ---- snapshots -----------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "entries": {k: asdict(e) for k, e in sorted(self.entries.items())},
+            "turns": self.turns.to_json(),
+            "opened": {k: list(v) for k, v in sorted(self.opened.items())},
+            "errors": list(self.errors),
+        }
+
+    def load_json(self, raw: Mapping[str, Any]) -> None:
+        self.entries = {k: Entry(**v) for k, v in raw["entries"].items()}
+        self.turns = TurnTimes({k: list(v) for k, v in raw["turns"].items()})
+        self.opened = {k: (v[0], v[1]) for k, v in raw["opened"].items()}
+        self.errors = list(raw["errors"])
+
+
+# ---- views and timers (read by the shell) --------------------------------------------------
+
+
+def next_due(part: WaitlistPart) -> int | None:
+    """Epoch ms of the next re-page or give-up, if any party is paged."""
+    repage = int(part.rules.repage_after_minutes * MIN_MS)
+    due = [
+        e.last_paged_at + repage
+        for e in part.entries.values()
+        if e.status == "paged" and e.last_paged_at is not None
+    ]
+    return min(due) if due else None
+
+
+def entry_view(e: Entry, tz: ZoneInfo, now: int) -> dict[str, Any]:
+    end = e.done_at if e.done_at is not None else now
+    return {
+        "id": e.id,
+        "name": e.name,
+        "party_size": e.party_size,
+        "pager": e.pager,
+        "phone": e.phone,
+        "notes": e.notes,
+        "quoted_minutes": e.quoted_minutes,
+        "status": e.status,
+        "added_at": format_ms(e.added_at, tz),
+        "paged_at": format_ms(e.last_paged_at, tz) if e.last_paged_at else None,
+        "pages": e.pages,
+        "table": e.table,
+        "waited_minutes": max(0, round((end - e.added_at) / MIN_MS)),
+    }
+
+
+def waitlist_view(part: WaitlistPart, tz: ZoneInfo, now: int) -> list[dict[str, Any]]:
+    """Waiting and paged parties by arrival, then the recently seated and gone."""
+    entries = sorted(part.entries.values(), key=lambda e: (e.added_at, e.id))
+    active = [e for e in entries if e.status in ("waiting", "paged")]
+    recent = [e for e in entries if e.done_at is not None and now - e.done_at <= RECENT_MS]
+    return [entry_view(e, tz, now) for e in active + recent]
+
+
+def quote_accuracy(part: WaitlistPart) -> dict[str, Any]:
+    errors = part.errors
+    mae = round(sum(errors) / len(errors), 2) if errors else None
+    return {"quotes": len(errors), "mae_minutes": mae}

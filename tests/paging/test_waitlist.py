@@ -1,0 +1,128 @@
+"""The waitlist part inside the pure state: quotes, auto-paging, re-page, left, replay."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from helpers import MIN, SPECS, T0, TZ
+
+from floorlink.daemon.core.state import Event, Input, Outcome, State
+from floorlink.paging.quotes import TableView, TurnTimes
+from floorlink.paging.waitlist import (
+    PagingRules,
+    WaitlistPart,
+    next_due,
+    quote_accuracy,
+    waitlist_view,
+)
+
+TABLES = tuple(TableView(s.id, s.seats) for s in SPECS)  # 1:4, 2:2, 3:6, 12:4
+
+
+def new_state(**rules: Any) -> State:
+    return State(SPECS, TZ, parts=[WaitlistPart(TABLES, TZ, PagingRules(**rules))])
+
+
+class Service:
+    def __init__(self, state: State | None = None) -> None:
+        self.state = state or new_state()
+        self.n = 0
+        self.log: list[Event] = []
+
+    def __call__(self, etype: str, minute: float, source: str = "pos:T1", **data: Any) -> Outcome:
+        self.n += 1
+        out = self.state.process(Input(source, f"e{self.n}", etype, T0 + int(minute * MIN), data))
+        self.log.extend(out.events)
+        return out
+
+    def add(self, name: str, size: int, pager: int, minute: float) -> str:
+        out = self("waitlist.add", minute, "host", name=name, party_size=size, pager=pager)
+        assert out.result == "accepted", out.error
+        return str(out.body["entry"])
+
+    @property
+    def part(self) -> WaitlistPart:
+        part = self.state.part("waitlist")
+        assert isinstance(part, WaitlistPart)
+        return part
+
+
+def test_check_close_pages_the_longest_waiting_party_that_fits() -> None:
+    s = Service()
+    s("check.opened", 0, check="A", table="1", guests=4)
+    big = s.add("Garcia", 6, 3, 1)  # does not fit table 1
+    first = s.add("Kim", 2, 7, 2)
+    s.add("Rossi", 4, 9, 3)
+    out = s("check.closed", 40, check="A", total="80.00")
+    pages = [e for e in out.effects if e.consumer == "pager"]
+    assert [p.payload["pager"] for p in pages] == [7]
+    assert pages[0].key == f"page:{first}:1"
+    assert s.part.entries[first].status == "paged" and s.part.entries[big].status == "waiting"
+    paged = [e for e in out.events if e.type == "waitlist.paged"]
+    assert paged and paged[0].data["table"] == "1" and paged[0].data["reason"] == "auto"
+
+
+def test_no_page_for_a_table_held_for_a_reservation() -> None:
+    s = Service()
+    s("check.opened", 0, check="A", table="1", guests=4)
+    s("table.held", 1, source="cloud", table="1", reservation="r-730")
+    s.add("Kim", 2, 7, 2)
+    out = s("check.closed", 40, check="A", total="80.00")
+    assert not [e for e in out.effects if e.consumer == "pager"]
+
+
+def test_repage_then_left_after_max_pages() -> None:
+    s = Service(new_state(repage_after_minutes=5, max_pages=2))
+    entry = s.add("Kim", 2, 7, 0)
+    assert s("waitlist.page", 1, "host", entry=entry).result == "accepted"
+    assert next_due(s.part) == T0 + 6 * MIN
+    assert s("waitlist.due", 3, "timer").result == "rejected"  # nothing due yet
+    out = s("waitlist.due", 6, "timer")
+    assert [e.key for e in out.effects] == [f"page:{entry}:2"]
+    out = s("waitlist.due", 11, "timer")
+    assert s.part.entries[entry].status == "left" and not out.effects
+
+
+def test_seat_from_the_waitlist_seats_the_table() -> None:
+    s = Service()
+    entry = s.add("Kim", 2, 7, 0)
+    out = s("waitlist.seat", 5, "host", entry=entry, table="2")
+    assert out.result == "accepted"
+    assert s.state.floor.states["2"].status == "seated"
+    assert s.state.table_object("2")["party"]["name"] == "Kim"
+    refused = s("waitlist.seat", 6, "host", entry=s.add("Big", 6, 1, 6), table="2")
+    assert refused.result == "rejected" and "does not fit" in (refused.error or "")
+
+
+def test_quotes_grow_with_the_queue_and_accuracy_is_recorded() -> None:
+    s = Service()
+    for n, table in enumerate(("1", "2", "3", "12")):
+        s("check.opened", 0, check=f"c{n}", table=table, guests=2)
+    quotes = [s.part.entries[s.add(f"p{n}", 2, n + 1, 1)].quoted_minutes for n in range(4)]
+    assert quotes == sorted(quotes) and quotes[0] > 0
+    s("check.closed", 50, check="c1", total="10.00")
+    assert quote_accuracy(s.part)["quotes"] == 1
+    view = waitlist_view(s.part, TZ, T0 + 60 * MIN)
+    assert view[0]["status"] == "paged" and view[0]["waited_minutes"] == 59
+
+
+def test_turn_times_are_learned_from_closed_checks() -> None:
+    turns = TurnTimes()
+    for n in range(5):
+        turns.record(2, 19, 50 + n)
+    assert turns.expected(2, 19) == 52
+    assert turns.expected(6, 12) == 100  # day-one default
+
+
+def test_replay_with_the_waitlist_gives_the_same_state() -> None:
+    s = Service()
+    s("check.opened", 0, check="A", table="1", guests=4)
+    s.add("Kim", 2, 7, 1)
+    s("check.closed", 40, check="A", total="80.00")
+    replayed = new_state()
+    replayed.replay(s.log)
+    assert replayed.dumps() == s.state.dumps()
+    resumed = new_state()
+    resumed.load_json(json.loads(s.state.dumps()))
+    assert resumed.dumps() == s.state.dumps()
