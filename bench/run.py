@@ -143,6 +143,7 @@ async def daemon_round_trip(port: int, rate: int, count: int) -> list[float]:
             table = i % TABLES + 1
             check = f"b{run}-{table}-{i // TABLES}"
             prev = f"b{run}-{table}-{i // TABLES - 1}"
+            body: dict[str, Any]
             if state[table]:
                 body = {"type": "check.voided", "check": prev}
             else:

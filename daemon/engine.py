@@ -222,7 +222,7 @@ class Engine:
                 self.store.write_rejected(inp.source, inp.eid, inp.type, inp.error, now)
                 seen[(inp.source, inp.eid)] = inp.error
             return Committed(inp, Outcome("rejected", inp.error, 422))
-        outcome = self.state.process(inp)
+        outcome = self.state.process(inp, now)
         if outcome.result == "rejected":
             if inp.source.startswith("pos:"):
                 self.store.write_rejected(inp.source, inp.eid, inp.type, outcome.error or "", now)

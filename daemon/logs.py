@@ -21,7 +21,9 @@ SENSITIVE_KEYS = frozenset(
     }
 )  # fmt: skip
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
-PHONE = re.compile(r"\+?\d[\d ()./-]{6,}\d")
+PHONE = re.compile(
+    r"(?<![\w.:-])\+?(?:\d{1,3}[ -])?\(?\d{2,4}\)?[ -]?\d{3,4}[ -]?\d{3,4}(?![\w.:-])"
+)
 REDACTED = "[redacted]"
 
 

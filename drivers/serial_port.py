@@ -163,7 +163,7 @@ class SerialPort:
 
     def _lost(self, exc: BaseException) -> None:
         if self.connected:
-            log.warning("serial port lost", port=self.url, name=self.name, error=str(exc))
+            log.warning("serial port lost", port=self.url, role=self.name, error=str(exc))
         self.last_error = str(exc)
         self._drop()
 
@@ -184,7 +184,7 @@ class SerialPort:
                 continue
             if outage_logged or self.reconnects or self.last_error:
                 self.reconnects += 1
-            log.info("serial port open", port=self.url, name=self.name)
+            log.info("serial port open", port=self.url, role=self.name)
             outage_logged = False
             backoff = BACKOFF_START_S
             self._link = link

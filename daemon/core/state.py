@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
@@ -133,8 +133,11 @@ class State:
 
     # ---- the pure step -------------------------------------------------------------------
 
-    def process(self, inp: Input) -> Outcome:
-        """Decide on one input, fold what it causes, and say what to store and do."""
+    def process(self, inp: Input, now: int | None = None) -> Outcome:
+        """Decide on one input, fold what it causes, and say what to store and do.
+
+        `now` (epoch ms, the box's clock, passed in) dates the follow-ups the parts start, such
+        as an automatic page: a POS event carries its terminal's clock, which may be off."""
         try:
             decided, body = self._decide(inp)
         except Rejected as exc:
@@ -158,6 +161,8 @@ class State:
                     for consumer, key, etype2, payload in effects:
                         outcome.effects.append(Effect(consumer, key, event.seq, etype2, payload))
                     for nxt in follow:
+                        if now is not None:
+                            nxt = replace(nxt, at=now)
                         try:
                             pending.append((nxt, self._decide(nxt)[0]))
                         except Rejected:
