@@ -15,12 +15,12 @@ from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from importlib import resources
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import structlog
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, generate_latest
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
 from floorlink.daemon.openapi import openapi_document
 from floorlink.daemon.service import (
@@ -63,8 +63,19 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+def _integral(value: Any) -> Any:
+    """JSON has one number type: 2.0 is the integer 2 (as JSON Schema says), 2.5 is not."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Count = Annotated[int, BeforeValidator(_integral)]
+TableId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,16}$")]
+
+
 class SeatBody(Body):
-    party_size: int = Field(ge=1, le=100)
+    party_size: Count = Field(ge=1, le=100)
     reservation: str | None = Field(None, min_length=1, max_length=64)
     waitlist: str | None = Field(None, min_length=1, max_length=64)
     name: str | None = Field(None, min_length=1, max_length=80)
@@ -76,14 +87,14 @@ class BlockBody(Body):
 
 class WaitlistBody(Body):
     name: str = Field(min_length=1, max_length=80)
-    party_size: int = Field(ge=1, le=100)
-    pager: int | None = Field(None, ge=1, le=4095)
+    party_size: Count = Field(ge=1, le=100)
+    pager: Annotated[int, Field(ge=1, le=4095), BeforeValidator(_integral)] | None = None
     phone: str | None = Field(None, max_length=32)
     notes: str | None = Field(None, max_length=500)
 
 
 class SeatEntryBody(Body):
-    table: str = Field(min_length=1, max_length=16)
+    table: TableId
 
 
 class PinBody(Body):
@@ -137,6 +148,7 @@ class Api:
         self.service = service
         self.settings = settings
         self._pin_attempts: dict[str, deque[float]] = defaultdict(deque)
+        self._streams: set[asyncio.Task[Any]] = set()
 
     # auth
 
@@ -271,6 +283,9 @@ class Api:
             }
         )
         await resp.prepare(request)
+        task = asyncio.current_task()
+        if task is not None:
+            self._streams.add(task)
         snapshot = {
             "tables": self.service.tables(),
             "waitlist": self.service.waitlist(),
@@ -290,9 +305,16 @@ class Api:
         except (ConnectionResetError, asyncio.CancelledError):
             pass
         finally:
+            if task is not None:
+                self._streams.discard(task)
             with contextlib.suppress(Exception):
                 await changes.aclose()  # type: ignore[attr-defined]
         return resp
+
+    async def close_streams(self, app: web.Application) -> None:
+        """On shutdown: end the live streams, so a stop is not held up by open tablets."""
+        for task in list(self._streams):
+            task.cancel()
 
     async def page_html(self, request: web.Request) -> web.StreamResponse:
         return web.Response(body=_static("index.html"), content_type="text/html", charset="utf-8")
@@ -319,7 +341,8 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
             405: "This address does not take that method.",
             413: "The request is too large.",
         }
-        return error(exc.status, messages.get(exc.status, exc.reason))
+        headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Retry-After")}
+        return error(exc.status, messages.get(exc.status, exc.reason), **headers)
     except (asyncio.CancelledError, ConnectionResetError):
         raise
     except Exception:
@@ -330,6 +353,7 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
 def make_app(service: FloorService, settings: HttpSettings) -> web.Application:
     api = Api(service, settings)
     app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY)
+    app.on_shutdown.append(api.close_streams)
     r = app.router
     r.add_get("/", api.page_html)
     r.add_get("/healthz", api.healthz)

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -177,7 +178,8 @@ class Terminal:
     ) -> str:
         self.n += 1
         eid = eid or f"{self.name}-{self.n}-{time.monotonic_ns()}"
-        body = {"id": eid, "type": etype, "at": at or "2026-11-22T19:31:05-08:00", **fields}
+        now = datetime.now(UTC).isoformat(timespec="milliseconds")
+        body = {"id": eid, "type": etype, "at": at or now, **fields}
         await self.client.publish(f"floorlink/v1/pos/{self.name}/events", json.dumps(body), qos=1)
         return eid
 
