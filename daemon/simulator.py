@@ -13,7 +13,7 @@ import json
 import random
 import urllib.request
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import aiomqtt
@@ -58,10 +58,10 @@ class Simulator:
         self.token = token
         self.minute_s = minute_s
         self.rng = random.Random(seed)
-        self.clock = datetime.now(UTC)
         self.busy: set[str] = set()
         self.sent = 0
         self._n = 0
+        self._pager = 0
 
     def _at(self) -> str:
         return datetime.now(UTC).isoformat(timespec="seconds")
@@ -148,11 +148,15 @@ class Simulator:
         finally:
             self.busy.discard(table)
 
+    def _next_pager(self) -> int:
+        self._pager = self._pager % 40 + 1
+        return self._pager
+
     def _walk_in(self) -> None:
         body = {
             "name": self.rng.choice(NAMES),
             "party_size": self.rng.choice((2, 2, 3, 4, 5)),
-            "pager": self.rng.randint(1, 40),
+            "pager": self._next_pager(),
         }
         req = urllib.request.Request(
             f"{self.api}/api/v1/waitlist",
@@ -165,7 +169,3 @@ class Simulator:
                 pass
         except OSError as exc:
             log.debug("walk-in not added", error=str(exc))
-
-
-def minutes_later(minutes: float) -> str:
-    return (datetime.now(UTC) + timedelta(minutes=minutes)).isoformat(timespec="seconds")
