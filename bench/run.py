@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import importlib
 import json
+import logging
 import os
 import platform
 import socket
@@ -76,30 +77,38 @@ async def echo_floor(port: int, rate: int, count: int, nodelay: bool) -> list[fl
     lat: list[float] = []
     done = asyncio.Event()
     async with (
-        aiomqtt.Client("127.0.0.1", port, socket_options=opts) as echo,
-        aiomqtt.Client("127.0.0.1", port, socket_options=opts) as probe,
+        aiomqtt.Client("127.0.0.1", port, socket_options=opts, max_inflight_messages=1000) as echo,
+        aiomqtt.Client("127.0.0.1", port, socket_options=opts, max_inflight_messages=1000) as probe,
     ):
         await echo.subscribe("bench/in", qos=1)
         await probe.subscribe("bench/out/+", qos=1)
 
+        echoing: set[asyncio.Task[None]] = set()
+
         async def echo_loop() -> None:
             async for m in echo.messages:
                 payload = m.payload if isinstance(m.payload, bytes) else b""
-                await echo.publish(f"bench/out/{payload.decode()}", payload, qos=1, retain=True)
+                slot = payload.split(b"-")[0].decode()
+                t = asyncio.create_task(
+                    echo.publish(f"bench/out/{slot}", payload, qos=1, retain=True)
+                )
+                echoing.add(t)
+                t.add_done_callback(echoing.discard)
 
         async def probe_loop() -> None:
             async for m in probe.messages:
-                key = str(m.topic).rsplit("/", 1)[1]
+                key = m.payload.decode() if isinstance(m.payload, bytes) else ""
                 if key in sent:
                     lat.append(time.perf_counter() - sent.pop(key))
                     if len(lat) >= count:
                         done.set()
 
+        nonce = time.monotonic_ns()
         tasks = [asyncio.create_task(echo_loop()), asyncio.create_task(probe_loop())]
         pending: set[asyncio.Task[None]] = set()
 
         def send(i: int) -> None:
-            key = f"k{i % 50}-{i}"
+            key = f"k{i % 50}-{i}-{nonce}"
             sent[key] = time.perf_counter()
             t = asyncio.create_task(probe.publish("bench/in", key.encode(), qos=1))
             pending.add(t)
@@ -110,7 +119,8 @@ async def echo_floor(port: int, rate: int, count: int, nodelay: bool) -> list[fl
             await asyncio.wait_for(done.wait(), 30)
         for t in tasks:
             t.cancel()
-        await probe.publish("bench/out/#", b"", retain=True)
+        for slot in range(50):
+            await probe.publish(f"bench/out/k{slot}", b"", retain=True)
     return lat
 
 
@@ -246,7 +256,7 @@ async def main() -> dict[str, Any]:
         nagle_conf = Path(tmp) / "mosquitto-nagle" / "mosquitto.conf"
         nagle_conf.write_text(nagle_conf.read_text().replace("set_tcp_nodelay true", ""))
         nagle.restart()
-        daemon = Daemon(Path(tmp) / "daemon", broker, tables=TABLES)
+        daemon = Daemon(Path(tmp) / "daemon", broker, tables=TABLES, snapshot_every=1000)
         daemon.start()
         try:
             rt: dict[str, Any] = {}
@@ -291,6 +301,7 @@ def print_table(r: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
+    logging.getLogger("mqtt").setLevel(logging.ERROR)  # aiomqtt's "pending publish calls" notes
     sys.path.insert(0, str(HERE.parent))
     res = asyncio.run(main())
     print_table(res)

@@ -22,7 +22,12 @@ STAFF_TOKEN = "test-staff-token-123"
 
 
 def write_config(
-    path: Path, broker_port: int, http_port: int, tables: int = 8, extra: str = ""
+    path: Path,
+    broker_port: int,
+    http_port: int,
+    tables: int = 8,
+    extra: str = "",
+    snapshot_every: int = 50,
 ) -> Path:
     rows = "\n".join(
         f'[[tables]]\nid = "{n}"\nseats = {2 if n % 3 == 0 else 4}\nsection = "main"\n'
@@ -35,7 +40,7 @@ timezone = "America/Los_Angeles"
 
 [store]
 path = "{path.parent / "floorlink.db"}"
-snapshot_every = 50
+snapshot_every = {snapshot_every}
 
 [mqtt]
 url = "mqtt://127.0.0.1:{broker_port}"
@@ -54,12 +59,19 @@ staff_token = "{STAFF_TOKEN}"
 class Daemon:
     """`floorlink run` in a child process, as systemd would run it."""
 
-    def __init__(self, workdir: Path, broker: EmbeddedBroker, tables: int = 8, extra: str = ""):
+    def __init__(
+        self,
+        workdir: Path,
+        broker: EmbeddedBroker,
+        tables: int = 8,
+        extra: str = "",
+        snapshot_every: int = 50,
+    ) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
         self.workdir = workdir
         self.http_port = free_port()
         self.config = write_config(
-            workdir / "floorlink.toml", broker.port, self.http_port, tables, extra
+            workdir / "floorlink.toml", broker.port, self.http_port, tables, extra, snapshot_every
         )
         self.proc: subprocess.Popen[bytes] | None = None
         self.log = workdir / "daemon.log"

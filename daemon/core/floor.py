@@ -66,7 +66,7 @@ class CheckFacts:
     opened_guests: int | None = None
     server: str | None = None
     transfers: dict[str, tuple[int, str]] = field(default_factory=dict)  # key -> (at, table)
-    guests: dict[str, tuple[int, int]] = field(default_factory=dict)  # key -> (at, guests)
+    guests: tuple[int, str, int] | None = None  # the latest update: (at, key, guests)
     courses: dict[str, int] = field(default_factory=dict)  # course -> first fired at
     printed_at: int | None = None
     closed_at: int | None = None
@@ -101,8 +101,8 @@ class CheckFacts:
 
     @property
     def party_size(self) -> int | None:
-        if self.guests:
-            return max(self.guests.values())[1]
+        if self.guests is not None:
+            return self.guests[2]
         return self.opened_guests
 
     @property
@@ -117,7 +117,7 @@ class CheckFacts:
             "opened_guests": self.opened_guests,
             "server": self.server,
             "transfers": {k: list(v) for k, v in sorted(self.transfers.items())},
-            "guests": {k: list(v) for k, v in sorted(self.guests.items())},
+            "guests": list(self.guests) if self.guests else None,
             "courses": dict(sorted(self.courses.items())),
             "printed_at": self.printed_at,
             "closed_at": self.closed_at,
@@ -136,7 +136,9 @@ class CheckFacts:
             opened_guests=raw["opened_guests"],
             server=raw["server"],
             transfers={k: (v[0], v[1]) for k, v in raw["transfers"].items()},
-            guests={k: (v[0], v[1]) for k, v in raw["guests"].items()},
+            guests=(raw["guests"][0], raw["guests"][1], raw["guests"][2])
+            if raw["guests"]
+            else None,
             courses=dict(raw["courses"]),
             printed_at=raw["printed_at"],
             closed_at=raw["closed_at"],
@@ -256,7 +258,9 @@ class Floor:
                 facts.server = data.get("server")
         elif etype == "check.updated":
             if data.get("guests") is not None:
-                facts.guests[key] = (at, int(data["guests"]))
+                update = (at, key, int(data["guests"]))
+                if facts.guests is None or update[:2] > facts.guests[:2]:
+                    facts.guests = update
         elif etype == "check.items_added":
             facts.items[key] = list(data.get("items", []))
         elif etype == "check.course_fired":
@@ -405,6 +409,22 @@ class Floor:
         if held is not None:
             return TableState(id=tid, status="reserved", since=held[1], **extras)
         return TableState(id=tid, status="available", since=self.freed_at.get(tid), **extras)
+
+    def prune(self, before: int) -> int:
+        """Forget checks that ended before `before` (epoch ms) and no longer matter to any table,
+        so a box that runs for months does not carry every check it ever saw. Deterministic:
+        the caller passes a time taken from the log."""
+        live = set().union(*self.live.values()) if self.live else set()
+        gone = [
+            n
+            for n, c in self.checks.items()
+            if n not in live
+            and (c.closed_at is not None or c.voided_at is not None)
+            and max(c.closed_at or 0, c.voided_at or 0) < before
+        ]
+        for n in gone:
+            del self.checks[n]
+        return len(gone)
 
     # ---- questions the deciders ask ------------------------------------------------------
 

@@ -23,6 +23,10 @@ from floorlink.daemon.core.view import table_object
 
 Result = Literal["accepted", "duplicate", "rejected"]
 
+#: Ended checks are kept this long (by the log's own clock) for late events, then forgotten.
+KEEP_ENDED_CHECKS_MS = 12 * 3600 * 1000
+PRUNE_EVERY = 500
+
 
 @dataclass(frozen=True, slots=True)
 class Input:
@@ -193,6 +197,8 @@ class State:
             raise ValueError(f"event seq {event.seq} is not after {self.seq}")
         self.seq = event.seq
         changed = self.floor.apply(event.type, event.key, event.at, event.data)
+        if event.seq % PRUNE_EVERY == 0:
+            self.floor.prune(event.at - KEEP_ENDED_CHECKS_MS)
         for tid in changed:
             self.table_seq[tid] = event.seq
         for part in self.parts:
