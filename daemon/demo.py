@@ -84,15 +84,24 @@ def pick_http_port() -> int:
     return 8080
 
 
+def start_daemon(config: Path, log: Path) -> subprocess.Popen[bytes]:
+    """`floorlink run` as a child process, as systemd runs it."""
+    with log.open("wb") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "floorlink.daemon.cli", "run", "--config", str(config)],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
 def wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             sys.exit(f"the daemon exited ({proc.returncode}); its log:\n{log.read_text()[-3000:]}")
-        with contextlib.suppress(OSError):
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as r:
-                if r.status == 200:
-                    return
+        with contextlib.suppress(OSError), urllib.request.urlopen(f"{url}/healthz", timeout=1) as r:
+            if r.status == 200:
+                return
         time.sleep(0.1)
     sys.exit(f"the daemon did not become healthy; its log:\n{log.read_text()[-3000:]}")
 
@@ -113,12 +122,7 @@ async def main(minute_s: float, duration: float | None) -> None:
     http_port = pick_http_port()
     config = demo_config(workdir, broker.port, http_port, pager_path)
     log = workdir / "daemon.log"
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "floorlink.daemon.cli", "run", "--config", str(config)],
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
+    proc = start_daemon(config, log)
     url = f"http://127.0.0.1:{http_port}"
     try:
         wait_healthy(url, proc, log)
