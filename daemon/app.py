@@ -19,6 +19,14 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
+from floorlink.bridge.reservations import (
+    ReservationsPart,
+    conflicts_view,
+    guest_payload,
+    upcoming_view,
+)
+from floorlink.bridge.reservations import next_due as reservations_due
+from floorlink.bridge.service import CloudBridge
 from floorlink.daemon import metrics, topics
 from floorlink.daemon.core.floor import STATUSES, TableSpec
 from floorlink.daemon.core.state import Input, Outcome, State
@@ -52,6 +60,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 STOP_DRAIN_S = 3.0
+OUTBOX_GAUGE_S = 5.0
 
 
 def _version() -> str:
@@ -76,6 +85,22 @@ class App:
             ("waitlist.",),
             lambda state: waitlist_view(_waitlist(state), self.tz, now_ms()),
         )
+        self.engine.view_builders["reservations"] = (
+            ("reservation.", "cloud.", "table.held", "table.released", "host.seated", "conflict."),
+            lambda state: upcoming_view(_reservations(state), self.tz, now_ms()),
+        )
+        self.engine.view_builders["conflicts"] = (
+            ("conflict.",),
+            lambda state: conflicts_view(_reservations(state), self.tz),
+        )
+        self.engine.view_builders["guests"] = (
+            ("host.", "check.", "table.", "reservation.", "cloud.", "waitlist.seat"),
+            _guests,
+        )
+        self._guest_published: dict[str, JSON] = {}
+        self.bridge: CloudBridge | None = None
+        if config.cloud is not None and config.cloud.url:
+            self.bridge = CloudBridge(self.engine, config, self._on_cloud_state)
         self.port: SerialPort | None = None
         self.sender: PagerSender | None = None
         if config.pager is not None:
@@ -118,6 +143,7 @@ class App:
         self.ready = asyncio.Event()
         self.store_open = False
         self.fatal: BaseException | None = None
+        self.outbox_alarm = False
 
     # ---- lifecycle -----------------------------------------------------------------------
 
@@ -129,6 +155,10 @@ class App:
         self._spawn("floorlink.store.writer", self._guard(self.engine.run()))
         self._spawn("floorlink.broker.link", self.link.run())
         self._spawn("floorlink.paging.timer", self._timers())
+        self._spawn("floorlink.outbox.gauges", self._outbox_gauges())
+        if self.bridge is not None:
+            for name, coro in self.bridge.tasks():
+                self._spawn(name, coro)
         if self.port is not None and self.sender is not None:
             await self.port.start()
             self._spawn("floorlink.paging.sender", self.sender.run())
@@ -163,6 +193,8 @@ class App:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.port is not None:
             await self.port.stop()
+        if self.bridge is not None:
+            await self.bridge.close()
         if self.store_open:
             await self.engine.close()
             self.store_open = False
@@ -233,6 +265,17 @@ class App:
             self.link.publish(topics.WAITLIST, json.dumps(self.waitlist()).encode(), retain=True)
             self._broadcast("waitlist", self.waitlist())
             self._timer_wake.set()
+        if "reservations" in self.engine.views_changed:
+            self._broadcast("reservations", self.reservations())
+            self._timer_wake.set()
+        if "conflicts" in self.engine.views_changed:
+            self._broadcast("status", self.status())
+        if "guests" in self.engine.views_changed:
+            self._publish_guests(self.engine.views.get("guests", {}))
+        if self.bridge is not None and any(
+            e.consumer == "cloud" for res in batch for e in res.outcome.effects
+        ):
+            self.bridge.pusher.wake()
         if self.sender is not None and any(
             e.consumer == "pager" for res in batch for e in res.outcome.effects
         ):
@@ -270,23 +313,68 @@ class App:
             metrics.SERIAL_RECONNECTS.labels("pager").inc()
         self._broadcast("status", self.status())
 
+    def _dues(self, now: int) -> dict[str, int | None]:
+        """On the store thread: when each part next needs a timer input."""
+        state = self.engine.state
+        return {
+            "waitlist.due": next_due(_waitlist(state)),
+            "reservations.due": reservations_due(_reservations(state), now),
+        }
+
     async def _timers(self) -> None:
         """Submit `waitlist.due` when a re-page or give-up is due (the core reads no clock)."""
         while True:
             self._timer_wake.clear()
-            due = await self.engine.call(lambda: next_due(_waitlist(self.engine.state)))
-            if due is None:
+            dues = await self.engine.call(self._dues, now_ms())
+            pending = {kind: at for kind, at in dues.items() if at is not None}
+            if not pending:
                 await self._timer_wake.wait()
                 continue
+            kind, due = min(pending.items(), key=lambda kv: kv[1])
             delay = (due - now_ms()) / 1000
             if delay > 0:
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._timer_wake.wait(), delay)
+                    await asyncio.wait_for(self._timer_wake.wait(), min(delay, 60))
                 continue
-            await self.engine.submit(Input("timer", f"due:{due}", "waitlist.due", now_ms(), {}))
+            await self.engine.submit(Input("timer", f"{kind}:{due}", kind, now_ms(), {}))
+            await asyncio.sleep(0.05)
 
     def reservations(self) -> list[JSON]:
-        return []
+        entries: list[JSON] = self.engine.views.get("reservations", [])
+        return entries
+
+    def _publish_guests(self, guests: dict[str, JSON]) -> None:
+        """Retained guest details for the POS while a reservation is seated; cleared after."""
+        for tid, payload in guests.items():
+            if self._guest_published.get(tid) != payload:
+                self.link.publish(
+                    topics.table_guest(tid), json.dumps(payload).encode(), retain=True
+                )
+        for tid in set(self._guest_published) - set(guests):
+            self.link.publish(topics.table_guest(tid), b"", retain=True)
+        self._guest_published = dict(guests)
+
+    def _on_cloud_state(self, up: bool) -> None:
+        metrics.CLOUD_CONNECTED.set(1 if up else 0)
+        self._broadcast("status", self.status())
+
+    async def _outbox_gauges(self) -> None:
+        """Outbox depth and age for /metrics, and the alarm when the cloud backlog is too big."""
+        alarm = self.config.cloud.outbox_alarm_events if self.config.cloud else 0
+        alarmed = False
+        while True:
+            stats = await self.engine.call(self.engine.store.outbox_stats)
+            now = now_ms()
+            for consumer in ("cloud", "pager"):
+                depth, oldest = stats.get(consumer, (0, None))
+                metrics.OUTBOX_DEPTH.labels(consumer).set(depth)
+                metrics.OUTBOX_AGE.labels(consumer).set((now - oldest) / 1000 if oldest else 0)
+            depth = stats.get("cloud", (0, None))[0]
+            if alarm and depth >= alarm and not alarmed:
+                log.error("cloud outbox over its alarm size", pending=depth, alarm=alarm)
+            alarmed = bool(alarm and depth >= alarm)
+            self.outbox_alarm = alarmed
+            await asyncio.sleep(OUTBOX_GAUGE_S)
 
     def status(self) -> JSON:
         reasons = []
@@ -299,7 +387,9 @@ class App:
         return {
             "store": self.store_open and self.fatal is None,
             "broker": self.link.connected,
-            "cloud": "disabled",
+            "cloud": "disabled" if self.bridge is None else ("ok" if self.bridge.up else "down"),
+            "outbox_alarm": self.outbox_alarm,
+            "conflicts": self.engine.views.get("conflicts", [])[:10],
             "pager": "disabled" if self.port is None else ("ok" if self.port.connected else "down"),
             "ready": not reasons,
             "site": self.config.site.id,
@@ -330,6 +420,8 @@ class App:
         match cmd:
             case SeatParty(table, _, _, str(entry), _):
                 return mk("waitlist.seat", {"entry": entry, "table": table})
+            case SeatParty(table, _, str(reservation), None, _) if self.bridge is not None:
+                return mk("reservation.arrive", {"reservation": reservation, "table": table})
             case SeatParty(table, size, reservation, waitlist, name):
                 data: dict[str, Any] = {"table": table, "party_size": size, "source": "walk_in"}
                 if name:
@@ -386,7 +478,27 @@ def build_state(config: Config) -> State:
         alert_type=config.pager.alert_type if config.pager else 1,
     )
     cloud = bool(config.cloud and config.cloud.url)
-    return State(specs, tz, cloud, [WaitlistPart(views, tz, rules)])
+    reservations = ReservationsPart(tz, config.paging.hold_window_minutes)
+    return State(specs, tz, cloud, [WaitlistPart(views, tz, rules), reservations])
+
+
+def _reservations(state: State) -> ReservationsPart:
+    part = state.part("reservations")
+    assert isinstance(part, ReservationsPart)
+    return part
+
+
+def _guests(state: State) -> dict[str, JSON]:
+    """table -> the guest object for the POS, for every table seated from a reservation."""
+    part = _reservations(state)
+    out: dict[str, JSON] = {}
+    for tid, ts in state.floor.states.items():
+        rid = ts.party.reservation if ts.party else None
+        if rid and ts.status in ("seated", "check_dropped"):
+            payload = guest_payload(part, tid, rid)
+            if payload is not None:
+                out[tid] = payload
+    return out
 
 
 def _waitlist(state: State) -> WaitlistPart:

@@ -163,6 +163,8 @@ class State:
                 for part in self.parts:
                     follow, effects = part.react(self, event, changed)
                     for consumer, key, etype2, payload in effects:
+                        if consumer == "cloud" and not self.cloud:
+                            continue  # no cloud configured: nothing to queue for it
                         outcome.effects.append(Effect(consumer, key, event.seq, etype2, payload))
                     for nxt in follow:
                         if now is not None:

@@ -1,0 +1,398 @@
+"""Reservations from the cloud as a pure part of the state: holds, seating, conflicts, guests.
+
+Every pull page is one input (`cloud.pulled`) whose events carry the reservations *and* the new
+cursor, so the cursor is committed in the same transaction as what it paged over: a crash never
+skips or repeats a page. Time-dependent changes (a hold starting inside the window, a no-show
+released) come from `reservations.due` inputs the shell submits at `next_due`.
+
+Conflict rules (docs/cloud.md), each recorded as a `conflict.detected` event, never silent:
+- table_taken: the cloud assigned a table that a walk-in took meanwhile -> the walk-in stays;
+  the reservation is not held there and the host picks another table.
+- cancelled_but_seated: the cloud cancelled a reservation whose party is seated on site -> the
+  party stays seated; the cloud is told again that it was seated.
+- status_mismatch: the cloud says a reservation is seated at a table the floor shows otherwise ->
+  the floor is authoritative; its table status is pushed to the cloud again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from floorlink.daemon.core.state import Event, Input, Rejected, decide_host
+from floorlink.daemon.core.timeutil import format_ms, parse_rfc3339
+
+if TYPE_CHECKING:
+    from floorlink.daemon.core.state import State
+
+MIN_MS = 60_000
+NO_SHOW_GRACE_MS = 20 * MIN_MS
+UPCOMING_MS = 4 * 3600 * 1000
+ACTIVE = ("booked", "confirmed", "arrived")
+INPUTS = frozenset(
+    {"cloud.pulled", "reservations.due", "reservation.arrive", "reservation.complete"}
+)
+Effect = tuple[str, str, str, dict[str, Any]]
+
+
+def _guest_key(guest: Mapping[str, Any]) -> str:
+    for k in ("phone", "email", "name"):
+        if guest.get(k):
+            return f"{k}:{str(guest[k]).strip().lower()}"
+    return "unknown"
+
+
+@dataclass
+class ReservationsPart:
+    tz: ZoneInfo
+    hold_window_minutes: int = 30
+    name: str = "reservations"
+    reservations: dict[str, dict[str, Any]] = field(default_factory=dict)
+    cursor: str | None = None
+    holds: dict[str, str] = field(default_factory=dict)  # reservation -> table held for it
+    seated: dict[str, str] = field(default_factory=dict)  # reservation -> table
+    completed: set[str] = field(default_factory=set)
+    conflicts: list[dict[str, Any]] = field(default_factory=list)
+    history: dict[str, dict[str, Any]] = field(default_factory=dict)  # guest -> visits
+
+    # ---- deciding ------------------------------------------------------------------------
+
+    def handles(self, itype: str) -> bool:
+        return itype in INPUTS
+
+    def decide(
+        self, state: State, inp: Input
+    ) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, Any]]:
+        d = inp.data
+        if inp.type == "cloud.pulled":
+            events: list[tuple[str, dict[str, Any]]] = []
+            for raw in d.get("reservations", []):
+                known = self.reservations.get(raw["id"])
+                if known is not None and known == raw:
+                    continue
+                events.append(("reservation.upserted", dict(raw)))
+                events.extend(self._on_change(state, raw, known))
+            events.append(("cloud.cursor", {"cursor": d.get("cursor")}))
+            return events, {"changed": len(events) - 1}
+        if inp.type == "reservations.due":
+            events = self._due(state, inp.at, pending={})
+            if not events:
+                raise Rejected("nothing is due", 409)
+            return events, {}
+        if inp.type == "reservation.arrive":
+            return self._arrive(state, str(d["reservation"]), str(d["table"])), {}
+        if inp.type == "reservation.complete":
+            return [("reservation.completed", dict(d))], {}
+        raise Rejected(f"unknown reservations input {inp.type!r}", 422)
+
+    def _on_change(
+        self, state: State, raw: Mapping[str, Any], known: Mapping[str, Any] | None
+    ) -> list[tuple[str, dict[str, Any]]]:
+        rid = raw["id"]
+        out: list[tuple[str, dict[str, Any]]] = []
+        status = raw.get("status")
+        if status in ("cancelled", "no_show") and rid in self.seated:
+            out.append(
+                self._conflict(
+                    "cancelled_but_seated",
+                    rid,
+                    self.seated[rid],
+                    "the party stays seated on site; the cloud is told again that it was seated",
+                )
+            )
+        elif status in ("cancelled", "no_show", "completed") and rid in self.holds:
+            out.append(("table.released", {"table": self.holds[rid], "reservation": rid}))
+        if status == "seated" and raw.get("table") and rid not in self.seated:
+            table = str(raw["table"])
+            floor_state = state.floor.states.get(table)
+            party = floor_state.party if floor_state else None
+            if party is None or party.reservation != rid:
+                out.append(
+                    self._conflict(
+                        "status_mismatch",
+                        rid,
+                        table,
+                        "the floor is authoritative: its table status is pushed to the cloud again",
+                    )
+                )
+        if known is not None and known.get("table") != raw.get("table") and rid in self.holds:
+            out.append(("table.released", {"table": self.holds[rid], "reservation": rid}))
+        return out
+
+    def _conflict(
+        self, kind: str, rid: str, table: str | None, resolution: str
+    ) -> tuple[str, dict[str, Any]]:
+        return (
+            "conflict.detected",
+            {"kind": kind, "reservation": rid, "table": table, "resolution": resolution},
+        )
+
+    def _due(
+        self, state: State, now: int, pending: dict[str, str]
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Holds that should start or end at `now`."""
+        events: list[tuple[str, dict[str, Any]]] = []
+        window = self.hold_window_minutes * MIN_MS
+        noted = {(c["kind"], c["reservation"]) for c in self.conflicts}
+        for rid, r in sorted(self.reservations.items()):
+            table = r.get("table")
+            at = r.get("_time")
+            if not table or at is None or rid in self.seated:
+                continue
+            held = self.holds.get(rid)
+            active = r.get("status") in ACTIVE
+            in_window = at - window <= now < at + NO_SHOW_GRACE_MS
+            if held and (not active or now >= at + NO_SHOW_GRACE_MS):
+                events.append(("table.released", {"table": held, "reservation": rid}))
+            elif not held and active and in_window and str(table) in state.floor.specs:
+                ts = state.floor.states[str(table)]
+                if ts.status in ("seated", "check_dropped", "bussing") or ts.held_for:
+                    if ("table_taken", rid) not in noted:
+                        events.append(
+                            self._conflict(
+                                "table_taken",
+                                rid,
+                                str(table),
+                                "the walk-in stays; the reservation is not held there: "
+                                "seat it at another table",
+                            )
+                        )
+                else:
+                    events.append(("table.held", {"table": str(table), "reservation": rid}))
+        return events
+
+    def _arrive(self, state: State, rid: str, table: str) -> list[tuple[str, dict[str, Any]]]:
+        r = self.reservations.get(rid)
+        if r is None:
+            raise Rejected(f"There is no reservation {rid}.", 404)
+        guest = r.get("guest") or {}
+        seat = {
+            "table": table,
+            "party_size": int(r.get("party_size") or 2),
+            "name": guest.get("name"),
+            "reservation": rid,
+            "source": "reservation",
+            "vip": bool(guest.get("vip", False)),
+        }
+        events: list[tuple[str, dict[str, Any]]] = [
+            ("host.seated", decide_host(state.floor, "host.seated", seat))
+        ]
+        if rid in self.holds:
+            events.append(("table.released", {"table": self.holds[rid], "reservation": rid}))
+        return events
+
+    # ---- folding -------------------------------------------------------------------------
+
+    def apply(self, event: Event) -> None:
+        d = event.data
+        t = event.type
+        if t == "reservation.upserted":
+            r = dict(d)
+            try:
+                r["_time"] = parse_rfc3339(str(d.get("time")))
+            except ValueError:
+                r["_time"] = None
+            self.reservations[d["id"]] = r
+        elif t == "cloud.cursor":
+            self.cursor = d.get("cursor")
+        elif t == "table.held":
+            self.holds[d["reservation"]] = d["table"]
+        elif t == "table.released":
+            self.holds.pop(d["reservation"], None)
+        elif t == "host.seated" and d.get("reservation"):
+            self.seated[d["reservation"]] = d["table"]
+        elif t == "conflict.detected":
+            self.conflicts.append({**d, "at": event.at})
+            del self.conflicts[:-100]
+        elif t == "reservation.completed":
+            rid = d["reservation"]
+            self.completed.add(rid)
+            self.seated.pop(rid, None)
+            guest = (self.reservations.get(rid) or {}).get("guest") or {}
+            h = self.history.setdefault(
+                _guest_key(guest), {"visits": 0, "spend": "0", "last": None, "items": {}}
+            )
+            h["visits"] += 1
+            h["spend"] = f"{float(h['spend']) + float(d.get('total') or 0):.2f}"
+            h["last"] = (
+                datetime.fromtimestamp(event.at / 1000, UTC).astimezone(self.tz).date().isoformat()
+            )
+            for item in d.get("items", []):
+                h["items"][item["name"]] = h["items"].get(item["name"], 0) + int(item.get("qty", 1))
+
+    # ---- reacting ------------------------------------------------------------------------
+
+    def react(
+        self, state: State, event: Event, changed: list[str]
+    ) -> tuple[list[Input], list[Effect]]:
+        follow: list[Input] = []
+        effects: list[Effect] = []
+        d = event.data
+        if event.type == "host.seated" and d.get("reservation"):
+            effects.append(
+                self._cloud(
+                    event,
+                    "reservation.seated",
+                    {
+                        "reservation": d["reservation"],
+                        "table": d["table"],
+                        "party_size": d["party_size"],
+                    },
+                )
+            )
+        elif event.type == "check.opened":
+            table = str(d.get("table"))
+            ts = state.floor.states.get(table)
+            rid = ts.held_for if ts else None
+            if rid and rid not in self.seated and ts is not None and ts.party is None:
+                follow.append(
+                    Input(
+                        "auto",
+                        f"arrive:{event.seq}",
+                        "reservation.arrive",
+                        event.at,
+                        {"reservation": rid, "table": table},
+                    )
+                )
+        elif event.type == "check.closed":
+            facts = state.floor.checks.get(str(d["check"]))
+            segs = facts.segments() if facts else []
+            closed_table = segs[-1].table if segs else None
+            for rid, seated_at in sorted(self.seated.items()):
+                if seated_at == closed_table and facts is not None and rid not in self.completed:
+                    items = [it for its in facts.items.values() for it in its]
+                    follow.append(
+                        Input(
+                            "auto",
+                            f"complete:{event.seq}:{rid}",
+                            "reservation.complete",
+                            event.at,
+                            {
+                                "reservation": rid,
+                                "table": table,
+                                "total": facts.total,
+                                "covers": facts.party_size,
+                                "items": items,
+                            },
+                        )
+                    )
+        elif event.type == "reservation.completed":
+            effects.append(self._cloud(event, "reservation.completed", dict(d)))
+        elif event.type == "conflict.detected":
+            kind, conflict_table = d["kind"], d.get("table")
+            if kind == "cancelled_but_seated":
+                effects.append(
+                    self._cloud(
+                        event,
+                        "reservation.seated",
+                        {"reservation": d["reservation"], "table": conflict_table},
+                    )
+                )
+            elif kind == "status_mismatch" and conflict_table in state.floor.states:
+                obj = state.table_object(str(conflict_table))
+                effects.append(self._cloud(event, "table.status", obj))
+        elif event.type.startswith("waitlist.") and event.type != "waitlist.due":
+            effects.append(self._cloud(event, event.type, dict(d)))
+        return follow, effects
+
+    def _cloud(self, event: Event, etype: str, data: dict[str, Any]) -> Effect:
+        return ("cloud", f"{etype}:{event.seq}:{event.eid}", etype, data)
+
+    # ---- snapshots -----------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "reservations": dict(sorted(self.reservations.items())),
+            "cursor": self.cursor,
+            "holds": dict(sorted(self.holds.items())),
+            "seated": dict(sorted(self.seated.items())),
+            "completed": sorted(self.completed),
+            "conflicts": list(self.conflicts),
+            "history": dict(sorted(self.history.items())),
+        }
+
+    def load_json(self, raw: Mapping[str, Any]) -> None:
+        self.reservations = dict(raw["reservations"])
+        self.cursor = raw["cursor"]
+        self.holds = dict(raw["holds"])
+        self.seated = dict(raw["seated"])
+        self.completed = set(raw["completed"])
+        self.conflicts = list(raw["conflicts"])
+        self.history = dict(raw["history"])
+
+
+# ---- views and timers --------------------------------------------------------------------
+
+
+def next_due(part: ReservationsPart, now: int) -> int | None:
+    """When a hold should next start or end (epoch ms)."""
+    window = part.hold_window_minutes * MIN_MS
+    times: list[int] = []
+    for rid, r in part.reservations.items():
+        at = r.get("_time")
+        if at is None or not r.get("table") or rid in part.seated:
+            continue
+        if rid in part.holds:
+            times.append(at + NO_SHOW_GRACE_MS)
+        elif r.get("status") in ACTIVE and now < at + NO_SHOW_GRACE_MS:
+            times.append(max(at - window, now))
+    return min(times) if times else None
+
+
+def upcoming_view(part: ReservationsPart, tz: ZoneInfo, now: int) -> list[dict[str, Any]]:
+    out = []
+    for rid, r in part.reservations.items():
+        at = r.get("_time")
+        if at is None or not now - NO_SHOW_GRACE_MS <= at <= now + UPCOMING_MS:
+            continue
+        if r.get("status") not in ACTIVE and rid not in part.seated:
+            continue
+        guest = r.get("guest") or {}
+        out.append(
+            {
+                "id": rid,
+                "time": format_ms(at, tz),
+                "party_size": r.get("party_size"),
+                "name": guest.get("name"),
+                "vip": bool(guest.get("vip")),
+                "table": r.get("table"),
+                "status": "seated" if rid in part.seated else r.get("status"),
+                "held": rid in part.holds,
+                "_at": at,
+            }
+        )
+    out.sort(key=lambda v: (v["_at"], v["id"]))
+    for v in out:
+        del v["_at"]
+    return out
+
+
+def conflicts_view(part: ReservationsPart, tz: ZoneInfo) -> list[dict[str, Any]]:
+    return [{**c, "at": format_ms(c["at"], tz)} for c in reversed(part.conflicts)]
+
+
+def guest_payload(part: ReservationsPart, table: str, rid: str) -> dict[str, Any] | None:
+    """The guest object of contract section 4 for the POS at `table`."""
+    r = part.reservations.get(rid)
+    if r is None:
+        return None
+    guest = r.get("guest") or {}
+    h = part.history.get(_guest_key(guest), {})
+    visits = int(h.get("visits", 0))
+    favourites = sorted(h.get("items", {}), key=lambda k: -h["items"][k])[:3]
+    return {
+        "table": table,
+        "reservation": rid,
+        "name": guest.get("name"),
+        "party_size": r.get("party_size"),
+        "vip": bool(guest.get("vip", False)),
+        "requests": guest.get("notes"),
+        "allergies": guest.get("allergies"),
+        "visits": visits,
+        "last_visit": h.get("last"),
+        "average_check": f"{float(h['spend']) / visits:.2f}" if visits else None,
+        "favourites": favourites,
+    }
