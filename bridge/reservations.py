@@ -272,7 +272,7 @@ class ReservationsPart:
                             event.at,
                             {
                                 "reservation": rid,
-                                "table": table,
+                                "table": closed_table,
                                 "total": facts.total,
                                 "covers": facts.party_size,
                                 "items": items,

@@ -60,7 +60,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 STOP_DRAIN_S = 3.0
-OUTBOX_GAUGE_S = 5.0
+OUTBOX_GAUGE_S = 1.0
 
 
 def _version() -> str:
@@ -144,6 +144,7 @@ class App:
         self.store_open = False
         self.fatal: BaseException | None = None
         self.outbox_alarm = False
+        self.outbox: dict[str, JSON] = {}
 
     # ---- lifecycle -----------------------------------------------------------------------
 
@@ -364,11 +365,20 @@ class App:
         alarmed = False
         while True:
             stats = await self.engine.call(self.engine.store.outbox_stats)
+            dead = await self.engine.call(self.engine.store.outbox_dead)
             now = now_ms()
+            self.outbox = {}
             for consumer in ("cloud", "pager"):
                 depth, oldest = stats.get(consumer, (0, None))
                 metrics.OUTBOX_DEPTH.labels(consumer).set(depth)
-                metrics.OUTBOX_AGE.labels(consumer).set((now - oldest) / 1000 if oldest else 0)
+                age = (now - oldest) / 1000 if oldest else 0
+                metrics.OUTBOX_AGE.labels(consumer).set(age)
+                metrics.OUTBOX_DEAD.labels(consumer).set(dead.get(consumer, 0))
+                self.outbox[consumer] = {
+                    "pending": depth,
+                    "oldest_age_seconds": round(age, 1),
+                    "dead": dead.get(consumer, 0),
+                }
             depth = stats.get("cloud", (0, None))[0]
             if alarm and depth >= alarm and not alarmed:
                 log.error("cloud outbox over its alarm size", pending=depth, alarm=alarm)
@@ -389,6 +399,7 @@ class App:
             "broker": self.link.connected,
             "cloud": "disabled" if self.bridge is None else ("ok" if self.bridge.up else "down"),
             "outbox_alarm": self.outbox_alarm,
+            "outbox": self.outbox,
             "conflicts": self.engine.views.get("conflicts", [])[:10],
             "pager": "disabled" if self.port is None else ("ok" if self.port.connected else "down"),
             "ready": not reasons,

@@ -223,6 +223,12 @@ class Engine:
                 seen[(inp.source, inp.eid)] = inp.error
             return Committed(inp, Outcome("rejected", inp.error, 422))
         outcome = self.state.process(inp, now)
+        for fault in outcome.faults:
+            log.error(
+                "a part failed to react; the event is stored, its follow-ups skipped",
+                fault=fault,
+                input=inp.key,
+            )
         if outcome.result == "rejected":
             if inp.source.startswith("pos:"):
                 self.store.write_rejected(inp.source, inp.eid, inp.type, outcome.error or "", now)

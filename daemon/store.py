@@ -299,6 +299,12 @@ class Store:
         )
         return {c: (int(n), oldest) for c, n, oldest in cur}
 
+    def outbox_dead(self) -> dict[str, int]:
+        cur = self.db.execute(
+            "SELECT consumer, count(*) FROM outbox WHERE state = 'dead' GROUP BY consumer"
+        )
+        return {c: int(n) for c, n in cur}
+
     def outbox_rows(self, state: str, limit: int = 100) -> list[OutboxRow]:
         cur = self.db.execute(
             "SELECT id, consumer, key, seq, type, payload, created, attempts FROM outbox"

@@ -152,6 +152,7 @@ class Terminal:
         self.acks: dict[str, dict[str, Any]] = {}
         self.tables: dict[str, dict[str, Any]] = {}
         self.status: bytes | None = None
+        self.guests: dict[str, dict[str, Any] | None] = {}
         self.client = aiomqtt.Client("127.0.0.1", broker.port, identifier=f"test-{name}")
         self._task: asyncio.Task[None] | None = None
         self._changed = asyncio.Condition()
@@ -179,6 +180,8 @@ class Terminal:
                 self.acks[ack["id"]] = ack
             elif topic == "floorlink/v1/status":
                 self.status = payload
+            elif topic.endswith("/guest"):
+                self.guests[topic.split("/")[3]] = json.loads(payload) if payload else None
             elif payload:
                 obj = json.loads(payload)
                 self.tables[obj["table"]] = obj

@@ -81,6 +81,7 @@ class Outcome:
     effects: list[Effect] = field(default_factory=list)
     changed_tables: list[str] = field(default_factory=list)
     body: dict[str, Any] = field(default_factory=dict)
+    faults: list[str] = field(default_factory=list)  # a part failed to react: logged by the shell
 
 
 class Rejected(Exception):
@@ -146,6 +147,8 @@ class State:
             decided, body = self._decide(inp)
         except Rejected as exc:
             return Outcome("rejected", exc.error, exc.status)
+        except Exception as exc:  # deciding changes nothing, so a bug here can be refused
+            return Outcome("rejected", f"internal error while deciding: {exc!r}", 500)
         outcome = Outcome("accepted", body=body)
         pending: list[tuple[Input, list[tuple[str, dict[str, Any]]]]] = [(inp, decided)]
         while pending:
@@ -161,7 +164,11 @@ class State:
                     if self.cloud:
                         outcome.effects.append(self._table_effect(event, tid))
                 for part in self.parts:
-                    follow, effects = part.react(self, event, changed)
+                    try:
+                        follow, effects = part.react(self, event, changed)
+                    except Exception as exc:  # a bug in one part must not stop the floor
+                        outcome.faults.append(f"{part.name}.react({event.type}): {exc!r}")
+                        continue
                     for consumer, key, etype2, payload in effects:
                         if consumer == "cloud" and not self.cloud:
                             continue  # no cloud configured: nothing to queue for it
