@@ -295,9 +295,20 @@ def print_table(r: dict[str, Any]) -> None:
         f"  ({d['events']} in {d['seconds']} s)"
     )
     print(f"daemon peak RSS                             {r['daemon_peak_rss_mb']:>10} MB")
-    for extra in ("paging", "bridge_drain"):
-        if extra in r:
-            print(f"{extra:<44}{json.dumps(r[extra])}")
+    if "paging" in r:
+        p = r["paging"]
+        page = f"{p['close_to_page_p50_ms']} / {p['close_to_page_p99_ms']} ms"
+        print(f"check closed -> page on the port, p50/p99    {page}")
+        q = p["quotes"]
+        print(f"quote error (MAE, minutes) by simulated night {q['mae_minutes_by_night']}")
+    if "bridge_drain" in r:
+        b = r["bridge_drain"]
+        print(f"cloud backlog of {b['backlog_events']} drained in           {b['drain_seconds']} s")
+        live = (
+            f"{b['live_round_trip_during_drain_p50_ms']} / "
+            f"{b['live_round_trip_during_drain_p99_ms']} ms"
+        )
+        print(f"live round trip during the drain, p50/p99   {live}")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ CONSUMER = "cloud"
 BATCH = 500
 BACKOFF_START_S = 0.5
 BACKOFF_MAX_S = 60.0
-PAUSE_BETWEEN_BATCHES_S = 0.005  # a backlog drains without starving live traffic
+PAUSE_BETWEEN_BATCHES_S = 0.01  # a backlog drains without starving live traffic
 
 
 def wire_event(row: OutboxRow) -> dict[str, Any]:

@@ -20,7 +20,7 @@ DEFAULT_TURN = {1: 45, 2: 60, 4: 80, 6: 100, 8: 120}
 BUSSING_MIN = 4
 DROPPED_MIN = 10
 #: The least a seated table still needs, as a share of its turn, by the course it is on.
-COURSE_SHARE = {None: 0.45, "apps": 0.35, "entrees": 0.2, "dessert": 0.08}
+COURSE_SHARE = {None: 0.1, "apps": 0.35, "entrees": 0.2, "dessert": 0.08}
 
 
 def size_bucket(size: int) -> int:
@@ -70,19 +70,19 @@ class TableView:
 
 
 def minutes_until_free(state: TableState, turns: TurnTimes, hour: int, now: int) -> float | None:
-    """Minutes until this table can take a new party; None if it cannot (blocked, held)."""
+    """Minutes until this table pages its next party (it starts bussing); None if it cannot
+    take one (blocked, held for a reservation)."""
     if state.held_for is not None or state.status in ("blocked", "reserved"):
         return None
     if state.status == "available":
         return 0.0
     if state.status == "bussing":
-        return float(BUSSING_MIN)
+        return 0.0  # the page goes out when a table starts bussing
     turn = turns.expected(state.guests or 2, hour)
     elapsed = max(0.0, (now - (state.since or now)) / MIN_MS)
     if state.status == "check_dropped":
-        return float(DROPPED_MIN) + BUSSING_MIN
-    left = max(turn - elapsed, turn * COURSE_SHARE.get(state.course, 0.3))
-    return left + BUSSING_MIN
+        return float(DROPPED_MIN)
+    return max(turn - elapsed, turn * COURSE_SHARE.get(state.course, 0.3))
 
 
 def quote_minutes(
@@ -95,29 +95,44 @@ def quote_minutes(
     now: int,
     combine: bool = False,
 ) -> int:
-    """Minutes this party is likely to wait, given the parties ahead of it (their sizes)."""
+    """Minutes this party is likely to wait behind the parties ahead (their sizes, in order).
+
+    A small simulation: each party ahead takes the table that fits it and frees first, which
+    then frees again one turn later; this party gets the first fitting table after them.
+    """
     table_list = list(tables)
-    options: list[float] = []
-    by_id = {t.id: t for t in table_list}
+    free_at: dict[str, float] = {}
     for t in table_list:
         wait = minutes_until_free(states[t.id], turns, hour, now)
-        if wait is None:
-            continue
-        if party_size <= t.seats <= party_size + 4:
-            options.append(wait)
-        elif combine:
+        if wait is not None:
+            free_at[t.id] = wait
+    slots = [(t.id, t.seats) for t in table_list if t.id in free_at]
+    if combine:
+        by_id = {t.id: t for t in table_list}
+        for t in table_list:
             for other in t.combine_with:
                 o = by_id.get(other)
-                if o is None or not party_size <= t.seats + o.seats or t.id > o.id:
-                    continue
-                other_wait = minutes_until_free(states[o.id], turns, hour, now)
-                if other_wait is not None:
-                    options.append(max(wait, other_wait))
-    if not options:
-        # Nothing fits right now: the biggest table's turn is the honest answer.
+                if o is not None and t.id < o.id and t.id in free_at and o.id in free_at:
+                    key = f"{t.id}+{o.id}"
+                    free_at[key] = max(free_at[t.id], free_at[o.id])
+                    slots.append((key, t.seats + o.seats))
+
+    def take(size: int) -> tuple[str, float] | None:
+        snug = [k for k, seats in slots if size <= seats <= size + 2]
+        fits = snug or [k for k, seats in slots if seats >= size]
+        if not fits:
+            return None
+        key = min(fits, key=lambda k: (free_at[k], k))
+        return key, free_at[key]
+
+    for size in ahead:
+        got = take(size)
+        if got is not None:
+            key, at = got
+            # they walk over while it is bussed, eat, and it is free again a turn later
+            free_at[key] = at + BUSSING_MIN + turns.expected(size, hour)
+    mine = take(party_size)
+    if mine is None:
+        # Nothing here fits this party: the honest answer is a long turn.
         return round(turns.expected(party_size, hour) + BUSSING_MIN)
-    options.sort()
-    rivals = sum(1 for size in ahead if size <= party_size + 2 and size >= party_size - 2)
-    rounds, slot = divmod(rivals, len(options))
-    turn = turns.expected(party_size, hour) + BUSSING_MIN
-    return round(options[slot] + rounds * turn)
+    return round(mine[1])

@@ -6,6 +6,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -153,7 +154,12 @@ class Terminal:
         self.tables: dict[str, dict[str, Any]] = {}
         self.status: bytes | None = None
         self.guests: dict[str, dict[str, Any] | None] = {}
-        self.client = aiomqtt.Client("127.0.0.1", broker.port, identifier=f"test-{name}")
+        self.client = aiomqtt.Client(
+            "127.0.0.1",
+            broker.port,
+            identifier=f"test-{name}",
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
+        )
         self._task: asyncio.Task[None] | None = None
         self._changed = asyncio.Condition()
         self.n = 0
