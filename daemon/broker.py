@@ -28,10 +28,18 @@ def free_port(host: str = "127.0.0.1") -> int:
 class EmbeddedBroker:
     """Start, stop and restart one Mosquitto on 127.0.0.1, keeping its port and its data."""
 
-    def __init__(self, workdir: Path, port: int | None = None, extra_conf: str = "") -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        port: int | None = None,
+        extra_conf: str = "",
+        auth: tuple[Path, Path] | None = None,
+    ) -> None:
+        """`auth` = (password file, ACL file): anonymous access off, as on the box."""
         self.workdir = workdir
         self.port = port or free_port()
         self.extra_conf = extra_conf
+        self.auth = auth
         self._proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -43,7 +51,12 @@ class EmbeddedBroker:
         conf = self.workdir / "mosquitto.conf"
         conf.write_text(
             f"listener {self.port} 127.0.0.1\n"
-            "allow_anonymous true\n"
+            + (
+                f"allow_anonymous false\npassword_file {self.auth[0]}\nacl_file {self.auth[1]}\n"
+                if self.auth
+                else "allow_anonymous true\n"
+            )
+            +
             # Small publishes stall on 40 ms delayed ACKs without this (Nagle).
             "set_tcp_nodelay true\n"
             "persistence true\n"

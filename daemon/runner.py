@@ -11,6 +11,7 @@ import structlog
 from aiohttp import web
 
 from floorlink.daemon.app import App
+from floorlink.daemon.discovery import Advertiser
 from floorlink.daemon.http import HttpSettings, make_app
 from floorlink.daemon.logs import configure_logging
 from floorlink.daemon.notify import notify, watchdog_interval
@@ -52,6 +53,13 @@ async def run_daemon(config: Config) -> int:
         log.error("cannot open the store", error=str(exc))
         return EXIT_STORE
     runner = await start_http(app, config)
+    advertiser = None
+    if config.http.host not in ("127.0.0.1", "localhost", "::1"):
+        local_broker = config.mqtt.host in ("127.0.0.1", "localhost")
+        advertiser = Advertiser(
+            config.site.id, config.http.port, config.mqtt.port if local_broker else None
+        )
+        await advertiser.start()
     notifier = asyncio.create_task(_notify_when_ready(app), name="floorlink.systemd.notify")
     while not stop.is_set() and app.fatal is None:
         with contextlib.suppress(TimeoutError):
@@ -59,6 +67,8 @@ async def run_daemon(config: Config) -> int:
     log.info("stopping")
     notifier.cancel()
     notify("STOPPING=1")
+    if advertiser is not None:
+        await advertiser.stop()
     await runner.cleanup()
     await app.stop()
     return EXIT_STORE if app.fatal is not None else 0

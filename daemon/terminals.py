@@ -1,7 +1,8 @@
 """`floorlink add-terminal NAME`: broker credentials for one POS terminal, and what to type in.
 
-The broker's ACL (config/mosquitto/acl) gives a user named after the terminal exactly its own
-topics: publish `floorlink/v1/pos/NAME/events`, read its acks, the tables, guests and status.
+It adds the terminal's password to Mosquitto's password file and a block to its ACL that gives
+it exactly its own topics: publish `floorlink/v1/pos/NAME/events`, read its own acks, the tables,
+the guest details and the status.
 """
 
 from __future__ import annotations
@@ -15,12 +16,24 @@ import subprocess
 from pathlib import Path
 
 DEFAULT_PASSWD = Path("/etc/mosquitto/floorlink.passwd")
+DEFAULT_ACL = Path("/etc/mosquitto/floorlink.acl")
 NAME_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 RESERVED = {"floorlink", "host-stand", "monitor"}
 
 
-def add_terminal(name: str, passwd_file: Path, password: str | None = None) -> str:
-    """Create or replace the terminal's credentials; returns the password."""
+def acl_block(name: str) -> str:
+    return (
+        f"\n# terminal {name}\nuser {name}\n"
+        f"topic write floorlink/v1/pos/{name}/events\n"
+        f"topic read floorlink/v1/pos/{name}/acks\n"
+        "topic read floorlink/v1/tables/+\n"
+        "topic read floorlink/v1/tables/+/guest\n"
+        "topic read floorlink/v1/status\n"
+    )
+
+
+def add_terminal(name: str, passwd_file: Path, acl_file: Path, password: str | None = None) -> str:
+    """Create or replace the terminal's credentials and its ACL block; returns the password."""
     if not NAME_RE.match(name):
         raise ValueError("a terminal name is 1-64 letters, digits, '-' or '_'")
     if name in RESERVED:
@@ -34,6 +47,10 @@ def add_terminal(name: str, passwd_file: Path, password: str | None = None) -> s
     if not passwd_file.exists():
         args.insert(1, "-c")
     subprocess.run(args, check=True, capture_output=True, text=True)
+    existing = acl_file.read_text() if acl_file.exists() else ""
+    if f"\nuser {name}\n" not in existing:
+        with acl_file.open("a") as acl:
+            acl.write(acl_block(name))
     return password
 
 
@@ -47,12 +64,13 @@ def add_terminal_main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="floorlink add-terminal")
     parser.add_argument("name", help="the terminal's name, e.g. bar-1")
     parser.add_argument("--passwd-file", type=Path, default=DEFAULT_PASSWD)
+    parser.add_argument("--acl-file", type=Path, default=DEFAULT_ACL)
     parser.add_argument("--host", default=socket.gethostname() + ".local")
     parser.add_argument("--port", type=int, default=1883)
     parser.add_argument("--no-reload", action="store_true")
     args = parser.parse_args(argv)
     try:
-        password = add_terminal(args.name, args.passwd_file)
+        password = add_terminal(args.name, args.passwd_file, args.acl_file)
     except (ValueError, RuntimeError, OSError, subprocess.CalledProcessError) as exc:
         print(f"floorlink add-terminal: {exc}")
         return 1

@@ -1,0 +1,105 @@
+"""The shipped broker ACL on a real Mosquitto: each terminal only its own topics, no guest
+details for the host-stand and monitoring roles, no anonymous access."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import aiomqtt
+import pytest
+
+from floorlink.daemon.broker import EmbeddedBroker
+from floorlink.daemon.terminals import add_terminal
+
+ROOT = Path(__file__).resolve().parents[2]
+ROLES = {"floorlink": "daemon-pass", "host-stand": "host-pass", "monitor": "mon-pass"}
+
+
+@pytest.fixture
+def secured(tmp_path: Path) -> Iterator[tuple[EmbeddedBroker, dict[str, str]]]:
+    passwd, acl = tmp_path / "passwd", tmp_path / "acl"
+    acl.write_text((ROOT / "config" / "mosquitto" / "floorlink.acl").read_text())
+    creds = dict(ROLES)
+    for user, password in ROLES.items():
+        flags = ["-b"] if passwd.exists() else ["-c", "-b"]
+        subprocess.run(["mosquitto_passwd", *flags, str(passwd), user, password], check=True)
+    for terminal in ("bar-1", "bar-2"):
+        creds[terminal] = add_terminal(terminal, passwd, acl)
+    broker = EmbeddedBroker(tmp_path / "mosquitto", auth=(passwd, acl))
+    broker.start()
+    yield broker, creds
+    broker.stop()
+
+
+async def collect(client: aiomqtt.Client, seconds: float = 0.6) -> list[tuple[str, bytes]]:
+    got: list[tuple[str, bytes]] = []
+    try:
+        async with asyncio.timeout(seconds):
+            async for m in client.messages:
+                got.append((str(m.topic), m.payload if isinstance(m.payload, bytes) else b""))
+    except TimeoutError:
+        pass
+    return got
+
+
+def client(broker: EmbeddedBroker, creds: dict[str, str], user: str) -> aiomqtt.Client:
+    return aiomqtt.Client("127.0.0.1", broker.port, username=user, password=creds[user])
+
+
+async def test_terminals_and_roles_see_only_what_they_may(
+    secured: tuple[EmbeddedBroker, dict[str, str]],
+) -> None:
+    broker, creds = secured
+    async with (
+        client(broker, creds, "floorlink") as daemon,
+        client(broker, creds, "bar-1") as bar1,
+        client(broker, creds, "host-stand") as host,
+    ):
+        await daemon.subscribe("floorlink/v1/pos/+/events", qos=1)
+        await bar1.subscribe("floorlink/v1/pos/+/acks", qos=1)
+        await bar1.subscribe("floorlink/v1/tables/#", qos=1)
+        await host.subscribe("floorlink/v1/tables/#", qos=1)
+        # a terminal publishes its own events, and cannot publish as another terminal
+        await bar1.publish("floorlink/v1/pos/bar-1/events", b"mine", qos=1)
+        await bar1.publish("floorlink/v1/pos/bar-2/events", b"forged", qos=1)
+        seen = await collect(daemon)
+        assert ("floorlink/v1/pos/bar-1/events", b"mine") in seen
+        assert all(payload != b"forged" for _, payload in seen)
+        # the daemon answers both terminals; bar-1 reads only its own acks
+        await daemon.publish("floorlink/v1/pos/bar-1/acks", b"ack-1", qos=1)
+        await daemon.publish("floorlink/v1/pos/bar-2/acks", b"ack-2", qos=1)
+        await daemon.publish("floorlink/v1/tables/12", b"table", qos=1)
+        await daemon.publish("floorlink/v1/tables/12/guest", b"guest", qos=1)
+        bar_seen = {payload for _, payload in await collect(bar1)}
+        host_seen = {payload for _, payload in await collect(host)}
+    assert bar_seen == {b"ack-1", b"table", b"guest"}
+    assert host_seen == {b"table"}  # never guest details
+
+
+async def test_no_anonymous_and_no_wrong_password(
+    secured: tuple[EmbeddedBroker, dict[str, str]],
+) -> None:
+    broker, _ = secured
+    with pytest.raises(aiomqtt.MqttError):
+        async with aiomqtt.Client("127.0.0.1", broker.port):
+            pass
+    with pytest.raises(aiomqtt.MqttError):
+        async with aiomqtt.Client("127.0.0.1", broker.port, username="bar-1", password="nope"):
+            pass
+
+
+def test_add_terminal_prints_what_to_type(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from floorlink.daemon.cli import main
+
+    code = main(["add-terminal", "bar-3", "--passwd-file", str(tmp_path / "p"),
+                 "--acl-file", str(tmp_path / "a"), "--no-reload"])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0 and "username      bar-3" in out and "floorlink/v1/pos/bar-3/events" in out
+    assert "user bar-3" in (tmp_path / "a").read_text()
+    assert main(["add-terminal", "host-stand", "--passwd-file", str(tmp_path / "p"),
+                 "--acl-file", str(tmp_path / "a"), "--no-reload"]) == 1  # fmt: skip
