@@ -7,7 +7,6 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TYPECHECK := build/typecheck/floorlink
-APT_PACKAGES := mosquitto mosquitto-clients chromium chromium-driver
 CODE := daemon drivers bridge paging tests bench
 
 .PHONY: all demo test lint fmt bench system-deps venv clean install uninstall
@@ -19,6 +18,7 @@ system-deps:
 	@missing=""; \
 	command -v mosquitto >/dev/null || missing="$$missing mosquitto mosquitto-clients"; \
 	command -v chromium >/dev/null || missing="$$missing chromium chromium-driver"; \
+	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
 	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
