@@ -85,6 +85,11 @@ class App:
             ("waitlist.",),
             lambda state: waitlist_view(_waitlist(state), self.tz, now_ms()),
         )
+        self.engine.view_builders["quote_errors"] = (
+            ("waitlist.",),
+            lambda state: (_waitlist(state).quotes_recorded, list(_waitlist(state).errors[-50:])),
+        )
+        self._quotes_seen = 0
         self.engine.view_builders["reservations"] = (
             ("reservation.", "cloud.", "table.held", "table.released", "host.seated", "conflict."),
             lambda state: upcoming_view(_reservations(state), self.tz, now_ms()),
@@ -151,6 +156,7 @@ class App:
     async def start(self) -> None:
         await self.engine.open()
         self.store_open = True
+        self._quotes_seen = self.engine.views["quote_errors"][0]
         self._update_table_gauges()
         log.info("store open", path=self.config.store.path, seq=self.engine.state.seq)
         self._spawn("floorlink.store.writer", self._guard(self.engine.run()))
@@ -266,6 +272,8 @@ class App:
             self.link.publish(topics.WAITLIST, json.dumps(self.waitlist()).encode(), retain=True)
             self._broadcast("waitlist", self.waitlist())
             self._timer_wake.set()
+        if "quote_errors" in self.engine.views_changed:
+            self._observe_quotes()
         if "reservations" in self.engine.views_changed:
             self._broadcast("reservations", self.reservations())
             self._timer_wake.set()
@@ -343,6 +351,13 @@ class App:
     def reservations(self) -> list[JSON]:
         entries: list[JSON] = self.engine.views.get("reservations", [])
         return entries
+
+    def _observe_quotes(self) -> None:
+        recorded, recent = self.engine.views["quote_errors"]
+        fresh = min(len(recent), recorded - self._quotes_seen)
+        for error in recent[len(recent) - fresh :] if fresh > 0 else []:
+            metrics.QUOTE_ERROR.observe(error)
+        self._quotes_seen = recorded
 
     def _publish_guests(self, guests: dict[str, JSON]) -> None:
         """Retained guest details for the POS while a reservation is seated; cleared after."""

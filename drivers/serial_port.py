@@ -202,3 +202,7 @@ class SerialPort:
             except asyncio.CancelledError:
                 self._drop()
                 raise
+            except Exception as exc:  # never let the supervisor die: drop the port and reopen
+                self._drop()
+                self.last_error = repr(exc)
+                await asyncio.sleep(backoff)

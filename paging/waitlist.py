@@ -66,6 +66,7 @@ class WaitlistPart:
     turns: TurnTimes = field(default_factory=TurnTimes)
     opened: dict[str, tuple[int, int]] = field(default_factory=dict)  # check -> (at, guests)
     errors: list[float] = field(default_factory=list)  # |quote - actual| minutes, recent
+    quotes_recorded: int = 0  # how many errors were ever recorded (for the metric)
 
     # ---- deciding ------------------------------------------------------------------------
 
@@ -230,6 +231,7 @@ class WaitlistPart:
     def _record_error(self, entry: Entry, at: int) -> None:
         actual = (at - entry.added_at) / MIN_MS
         self.errors.append(round(abs(entry.quoted_minutes - actual), 2))
+        self.quotes_recorded += 1
         del self.errors[:-200]
 
     def _forget(self, now: int) -> None:
@@ -306,6 +308,7 @@ class WaitlistPart:
             "turns": self.turns.to_json(),
             "opened": {k: list(v) for k, v in sorted(self.opened.items())},
             "errors": list(self.errors),
+            "quotes_recorded": self.quotes_recorded,
         }
 
     def load_json(self, raw: Mapping[str, Any]) -> None:
@@ -313,6 +316,7 @@ class WaitlistPart:
         self.turns = TurnTimes({k: list(v) for k, v in raw["turns"].items()})
         self.opened = {k: (v[0], v[1]) for k, v in raw["opened"].items()}
         self.errors = list(raw["errors"])
+        self.quotes_recorded = int(raw.get("quotes_recorded", len(self.errors)))
 
 
 # ---- views and timers (read by the shell) --------------------------------------------------

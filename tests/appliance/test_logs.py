@@ -10,10 +10,8 @@ import structlog
 from floorlink.daemon.logs import configure_logging
 
 
-def test_guest_data_and_secrets_are_redacted(capsys: pytest.CaptureFixture[str]) -> None:
-    configure_logging("info", "json")
-    log = structlog.get_logger("test")
-    log.info(
+def _log_a_guest() -> None:
+    structlog.get_logger("test").info(
         "party seated",
         table="12",
         name="Maria Rossi",
@@ -24,6 +22,14 @@ def test_guest_data_and_secrets_are_redacted(capsys: pytest.CaptureFixture[str])
         host="127.0.0.1",
         at="2026-11-22T19:31:05-08:00",
     )
+
+
+def test_guest_data_and_secrets_are_redacted(capsys: pytest.CaptureFixture[str]) -> None:
+    configure_logging("info", "json")
+    try:
+        _log_a_guest()
+    finally:
+        structlog.reset_defaults()  # the captured stderr closes after this test
     line = capsys.readouterr().err.strip().splitlines()[-1]
     for secret in ("Maria", "555", "maria@example.com", "s3cret"):
         assert secret not in line

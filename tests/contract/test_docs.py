@@ -15,3 +15,20 @@ def test_every_topic_is_documented_and_every_documented_topic_exists() -> None:
     documented = set(re.findall(r"^## `([^`]+)`", doc, flags=re.M))
     in_code = {pattern.replace("+", "{terminal}") for pattern, _, _ in topics.ALL}
     assert documented == in_code
+
+
+def test_every_metric_in_the_dashboard_exists() -> None:
+    import json
+
+    from floorlink.daemon import metrics
+
+    defined = {
+        m._name for m in vars(metrics).values() if hasattr(m, "_name") and hasattr(m, "_type")
+    }
+    dashboard = json.loads((ROOT / "config" / "grafana" / "floorlink.json").read_text())
+    used = set()
+    for panel in dashboard["panels"]:
+        for target in panel["targets"]:
+            used |= set(re.findall(r"floorlink_[a-z_]+", target["expr"]))
+    known = defined | {f"{n}_total" for n in defined} | {f"{n}_bucket" for n in defined}
+    assert used <= known, used - known
