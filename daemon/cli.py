@@ -68,6 +68,25 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return doctor(config)
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    config = _load(args.config)
+    if config is None:
+        return EXIT_CONFIG
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    from floorlink.daemon.report import render, service_report
+
+    day = (
+        date.fromisoformat(args.day)
+        if args.day
+        else datetime.now(ZoneInfo(config.site.timezone)).date()
+    )
+    report = service_report(config, day)
+    print(json.dumps(report, indent=2) if args.json else render(report))
+    return 0
+
+
 def cmd_add_terminal(args: argparse.Namespace) -> int:
     from floorlink.daemon.terminals import add_terminal_main
 
@@ -93,6 +112,11 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("doctor", help="check the box: config, store, broker, port, cloud, clock")
     p.add_argument("--config", required=True)
     p.set_defaults(fn=cmd_doctor)
+    p = sub.add_parser("report", help="a day's covers, turns, revenue and RevPASH from the log")
+    p.add_argument("--config", required=True)
+    p.add_argument("--day", help="YYYY-MM-DD (default: today)")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(fn=cmd_report)
     p = sub.add_parser("add-terminal", help="create a POS terminal's broker credentials")
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(fn=cmd_add_terminal)
