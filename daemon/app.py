@@ -278,6 +278,11 @@ class App:
             self._broadcast("reservations", self.reservations())
             self._timer_wake.set()
         if "conflicts" in self.engine.views_changed:
+            for res in batch:
+                for event in res.outcome.events:
+                    if event.type == "conflict.detected":
+                        metrics.CONFLICTS.labels(event.data["kind"]).inc()
+                        log.warning("reconciliation conflict", **event.data)
             self._broadcast("status", self.status())
         if "guests" in self.engine.views_changed:
             self._publish_guests(self.engine.views.get("guests", {}))

@@ -39,3 +39,6 @@ QUOTE_ERROR = Histogram(
     "Absolute difference between a quoted and the actual wait",
     buckets=(1, 2, 3, 5, 8, 12, 20, 30, 60),
 )
+CONFLICTS = Counter(
+    "floorlink_conflicts_total", "Cloud reconciliation conflicts detected, by kind", ["kind"]
+)

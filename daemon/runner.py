@@ -11,7 +11,6 @@ import structlog
 from aiohttp import web
 
 from floorlink.daemon.app import App
-from floorlink.daemon.discovery import Advertiser
 from floorlink.daemon.http import HttpSettings, make_app
 from floorlink.daemon.logs import configure_logging
 from floorlink.daemon.notify import notify, watchdog_interval
@@ -19,6 +18,7 @@ from floorlink.daemon.store import StoreError
 
 if TYPE_CHECKING:
     from floorlink.daemon.config import Config
+    from floorlink.daemon.discovery import Advertiser
 
 log = structlog.get_logger(__name__)
 
@@ -53,8 +53,10 @@ async def run_daemon(config: Config) -> int:
         log.error("cannot open the store", error=str(exc))
         return EXIT_STORE
     runner = await start_http(app, config)
-    advertiser = None
+    advertiser: Advertiser | None = None
     if config.http.host not in ("127.0.0.1", "localhost", "::1"):
+        from floorlink.daemon.discovery import Advertiser
+
         local_broker = config.mqtt.host in ("127.0.0.1", "localhost")
         advertiser = Advertiser(
             config.site.id, config.http.port, config.mqtt.port if local_broker else None

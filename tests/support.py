@@ -154,6 +154,7 @@ class Terminal:
         self.tables: dict[str, dict[str, Any]] = {}
         self.status: bytes | None = None
         self.guests: dict[str, dict[str, Any] | None] = {}
+        self.waitlist: list[dict[str, Any]] = []
         self.client = aiomqtt.Client(
             "127.0.0.1",
             broker.port,
@@ -186,6 +187,8 @@ class Terminal:
                 self.acks[ack["id"]] = ack
             elif topic == "floorlink/v1/status":
                 self.status = payload
+            elif topic == "floorlink/v1/waitlist":
+                self.waitlist = json.loads(payload) if payload else []
             elif topic.endswith("/guest"):
                 self.guests[topic.split("/")[3]] = json.loads(payload) if payload else None
             elif payload:

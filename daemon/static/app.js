@@ -98,7 +98,7 @@ function connect() {
   });
   source.addEventListener("waitlist", (ev) => { state.waitlist = JSON.parse(ev.data); renderWaitlist(); });
   source.addEventListener("reservations", (ev) => { state.reservations = JSON.parse(ev.data); renderReservations(); });
-  source.addEventListener("status", (ev) => { state.status = JSON.parse(ev.data); renderBanners(); });
+  source.addEventListener("status", (ev) => { state.status = JSON.parse(ev.data); renderBanners(); renderReservations(); });
   source.onopen = () => setConnected(true);
   source.onerror = async () => {
     setConnected(false);
@@ -232,10 +232,17 @@ function renderWaitlist() {
   }
 }
 
+function renderConflicts() {
+  const conflicts = state.status?.conflicts || [];
+  return conflicts.slice(0, 3).map((c) => `<li class="conflict" data-testid="conflict"><div><b>Conflict</b> · `
+    + `${esc(c.kind.replace(/_/g, " "))}${c.table ? ` · table ${esc(c.table)}` : ""} · ${esc(c.reservation)}`
+    + `<div class="meta">${esc(c.resolution)}</div></div></li>`).join("");
+}
+
 function renderReservations() {
   const list = $("reservations");
-  if (!state.reservations.length) { list.innerHTML = `<li class="empty">No reservations in the next hours.</li>`; return; }
-  list.innerHTML = state.reservations.map((r) => `<li><div><b>${esc(r.name)}</b> · ${r.party_size}${r.vip ? " ★" : ""}`
+  if (!state.reservations.length) { list.innerHTML = renderConflicts() + `<li class="empty">No reservations in the next hours.</li>`; return; }
+  list.innerHTML = renderConflicts() + state.reservations.map((r) => `<li><div><b>${esc(r.name)}</b> · ${r.party_size}${r.vip ? " ★" : ""}`
     + `<div class="meta">${new Date(r.time).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`
     + `${r.table ? ` · table ${esc(r.table)}${r.held ? " (held)" : ""}` : ""} · ${esc(r.status)}</div></div></li>`).join("");
 }
@@ -247,6 +254,7 @@ function renderBanners() {
   if (state.connected && s) {
     if (!s.broker) out.push(`<div class="banner warn">Floorlink has lost the POS broker: POS changes are not arriving.</div>`);
     if (s.cloud === "down") out.push(`<div class="banner warn">The internet/cloud is down: the floor keeps working here and will sync when it returns.</div>`);
+    if (s.outbox_alarm) out.push(`<div class="banner warn">The cloud backlog is very large: check the internet connection.</div>`);
     if (s.pager === "down") out.push(`<div class="banner warn">The pager transmitter is unplugged: pages will go out when it is back.</div>`);
   }
   $("banners").innerHTML = out.join("");

@@ -206,3 +206,22 @@ async def test_pull_holds_tables_seats_reservations_and_resumes_from_the_cursor(
         assert after and after[0] not in (None, "0")  # resumed from the stored cursor
     finally:
         daemon.kill()
+
+
+async def test_a_walk_in_on_a_reserved_table_is_a_conflict_the_host_sees(
+    tmp_path: Path, broker: EmbeddedBroker, cloud: FakeCloud
+) -> None:
+    daemon = cloud_daemon(tmp_path, broker, cloud)
+    daemon.start()
+    try:
+        async with Terminal(broker) as pos:
+            await pos.ack(await pos.send("check.opened", check="w1", table="3", guests=2))
+        cloud.add_reservation(**res("r-730", 10, "3"))
+        await until(lambda: bool(daemon.get("/api/v1/status")["conflicts"]))
+        conflict = daemon.get("/api/v1/status")["conflicts"][0]
+        assert conflict["kind"] == "table_taken" and conflict["table"] == "3"
+        assert 'floorlink_conflicts_total{kind="table_taken"} 1.0' in daemon.get_text("/metrics")
+        tables = {t["table"]: t for t in daemon.get("/api/v1/tables")}
+        assert tables["3"]["status"] == "seated"  # the walk-in stays
+    finally:
+        daemon.kill()

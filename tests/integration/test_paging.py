@@ -51,8 +51,10 @@ async def test_check_close_pages_the_right_party_then_repages_then_gives_up(
         big = post(
             pager_daemon, "/api/v1/waitlist", {"name": "Garcia", "party_size": 6, "pager": 30}
         )
+        await pos.client.subscribe("floorlink/v1/waitlist", qos=1)
         kim = post(pager_daemon, "/api/v1/waitlist", {"name": "Kim", "party_size": 3, "pager": 7})
         assert kim["status"] == "waiting" and kim["quoted_minutes"] >= 0
+        await pos.wait(lambda: [e["name"] for e in pos.waitlist] == ["Garcia", "Kim"])
         await pos.send("check.closed", check="1", total="80.00")
         await pos.table("2", "bussing")
         pages = await tx.wait_pages(1)
