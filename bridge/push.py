@@ -14,7 +14,7 @@ from typing import Any
 import structlog
 
 from floorlink.bridge.client import CloudClient, PermanentError, TransientError
-from floorlink.daemon.engine import Engine, now_ms
+from floorlink.daemon.engine import Engine
 from floorlink.daemon.store import OutboxRow
 
 log = structlog.get_logger(__name__)
@@ -90,5 +90,4 @@ class Pusher:
     async def _settle(
         self, rows: Sequence[OutboxRow], state: str, error: str | None = None
     ) -> None:
-        ids = [r.id for r in rows]
-        await self.engine.call(self.engine.store.outbox_settle, ids, state, now_ms(), error)
+        await self.engine.settle([r.id for r in rows], state, error)

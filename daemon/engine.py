@@ -123,6 +123,10 @@ class Engine:
             self.store.commit()
         self.store.close()
 
+    async def settle(self, ids: list[int], state: str, error: str | None = None) -> None:
+        """Mark outbox rows done / dead / expired (an outbox consumer's one write)."""
+        await self.call(self.store.outbox_settle, ids, state, self.clock(), error)
+
     def subscribe(self, listener: Callable[[list[Committed]], None]) -> None:
         """Called on the event loop after every commit, with the batch's results in order."""
         self._listeners.append(listener)

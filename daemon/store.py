@@ -168,7 +168,7 @@ class Store:
             (after,),
         )
         for seq, source, eid, etype, at, data in cur:
-            yield Event(seq, source, eid, etype, at, json.loads(data))
+            yield Event(source, eid, etype, at, json.loads(data), seq=seq)
 
     def last_seq(self) -> int:
         return int(self.db.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0])

@@ -15,7 +15,7 @@ from typing import Any
 import structlog
 
 from floorlink.daemon import metrics
-from floorlink.daemon.engine import Engine, now_ms
+from floorlink.daemon.engine import Engine
 from floorlink.daemon.store import OutboxRow
 from floorlink.drivers.pagers import Page, PagerProtocol
 from floorlink.drivers.serial_port import PortUnavailable, SerialPort
@@ -91,4 +91,4 @@ class PagerSender:
         return True
 
     async def _settle(self, row: OutboxRow, state: str, error: str | None = None) -> None:
-        await self.engine.call(self.engine.store.outbox_settle, [row.id], state, now_ms(), error)
+        await self.engine.settle([row.id], state, error)

@@ -45,19 +45,10 @@ class Input:
 
 
 @dataclass(frozen=True, slots=True)
-class Event:
-    """An entry of the log. `seq` orders the whole log; (source, eid) is unique."""
+class Event(Input):
+    """An entry of the log: an input's fact with its place. `seq` orders the whole log."""
 
     seq: int
-    source: str
-    eid: str
-    type: str
-    at: int
-    data: Mapping[str, Any]
-
-    @property
-    def key(self) -> str:
-        return f"{self.source}/{self.eid}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,7 +146,7 @@ class State:
             cause, events = pending.pop(0)
             for n, (etype, data) in enumerate(events):
                 eid = cause.eid if n == 0 else f"{cause.eid}#{n}"
-                event = Event(self.seq + 1, cause.source, eid, etype, cause.at, data)
+                event = Event(cause.source, eid, etype, cause.at, data, seq=self.seq + 1)
                 changed = self.apply(event)
                 outcome.events.append(event)
                 for tid in changed:
