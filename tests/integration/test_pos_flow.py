@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import urllib.error
 
 import pytest
 from support import Daemon, Terminal
@@ -159,3 +160,25 @@ async def test_sigkill_while_events_stream_in_loses_and_doubles_nothing(
     replay = daemon.cli("replay")
     assert replay.returncode == 0, replay.stdout + replay.stderr
     assert "equals the stored state" in replay.stdout
+
+
+async def test_healthz_says_why_while_the_broker_is_down(
+    broker: EmbeddedBroker, daemon: Daemon
+) -> None:
+    assert daemon.get("/healthz") == {"status": "ok"}
+    broker.stop()
+    for _ in range(100):
+        try:
+            daemon.get("/healthz")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 503
+            body = json.loads(exc.read())
+            assert body["reasons"] == ["the MQTT broker is not connected"]
+            break
+        await asyncio.sleep(0.1)
+    else:
+        raise AssertionError("healthz stayed 200 without a broker")
+    broker.start()
+    daemon.wait_healthy()
+    async with Terminal(broker) as pos:
+        await pos.wait(lambda: pos.status == b"online")
