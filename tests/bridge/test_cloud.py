@@ -225,3 +225,23 @@ async def test_a_walk_in_on_a_reserved_table_is_a_conflict_the_host_sees(
         assert tables["3"]["status"] == "seated"  # the walk-in stays
     finally:
         daemon.kill()
+
+
+async def test_a_cloud_answering_garbage_is_retried_and_the_floor_goes_on(
+    tmp_path: Path, broker: EmbeddedBroker, cloud: FakeCloud
+) -> None:
+    cloud.mode = "garbage"
+    cloud.add_reservation(**res("r-1", 10, "2"))
+    daemon = cloud_daemon(tmp_path, broker, cloud)
+    daemon.start()
+    try:
+        await until(lambda: daemon.get("/api/v1/status")["cloud"] == "down")
+        async with Terminal(broker) as pos:
+            await pos.ack(await pos.send("check.opened", check="g1", table="1"))
+            await pos.table("1", "seated")
+            cloud.mode = "ok"
+            await pos.table("2", "reserved")
+        assert daemon.get("/api/v1/status")["cloud"] == "ok"
+        assert "the cloud answered garbage" in daemon.log.read_text()
+    finally:
+        daemon.kill()

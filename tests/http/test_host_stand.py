@@ -116,6 +116,7 @@ async def test_the_page_says_when_it_has_lost_the_daemon_and_comes_back(
     )
     await page.goto(daemon.url)
     await page.wait_for_selector('[data-table="1"]')
+    await page.screenshot(path=str(ROOT / "docs" / "host-stand-portrait.png"))
     daemon.stop()
     await page.wait_for_selector(".banner.lost", timeout=10000)
     daemon.start()
