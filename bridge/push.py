@@ -51,11 +51,7 @@ class Pusher:
     async def run(self) -> None:
         backoff = BACKOFF_START_S
         while True:
-            self._wake.clear()
-            rows = await self.engine.call(self.engine.store.outbox_pending, CONSUMER, BATCH)
-            if not rows:
-                await self._wake.wait()
-                continue
+            rows = await self.engine.next_outbox(CONSUMER, BATCH, self._wake)
             try:
                 await self._deliver(rows)
             except TransientError as exc:

@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 import structlog
 
 from floorlink.daemon.core.state import Input, Outcome, State
-from floorlink.daemon.store import Store, StoreError, Written
+from floorlink.daemon.store import OutboxRow, Store, StoreError, Written
 
 log = structlog.get_logger(__name__)
 
@@ -122,6 +122,16 @@ class Engine:
             self.store.write_snapshot(self.state.seq, self.state.dumps(), self.clock())
             self.store.commit()
         self.store.close()
+
+    async def next_outbox(self, consumer: str, limit: int, wake: asyncio.Event) -> list[OutboxRow]:
+        """The consumer's oldest pending rows; waits on `wake` (set after new commits) while
+        there are none."""
+        while True:
+            wake.clear()
+            rows = await self.call(self.store.outbox_pending, consumer, limit)
+            if rows:
+                return rows
+            await wake.wait()
 
     async def settle(self, ids: list[int], state: str, error: str | None = None) -> None:
         """Mark outbox rows done / dead / expired (an outbox consumer's one write)."""

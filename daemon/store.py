@@ -64,10 +64,6 @@ MIGRATIONS: tuple[str, ...] = (
         seq    INTEGER NOT NULL,
         object TEXT NOT NULL
     );
-    CREATE TABLE kv (
-        key   TEXT PRIMARY KEY,
-        value TEXT NOT NULL
-    );
     """,
 )
 
@@ -170,9 +166,6 @@ class Store:
         for seq, source, eid, etype, at, data in cur:
             yield Event(source, eid, etype, at, json.loads(data), seq=seq)
 
-    def last_seq(self) -> int:
-        return int(self.db.execute("SELECT coalesce(max(seq), 0) FROM events").fetchone()[0])
-
     def known(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
         """Which of these (source, eid) were seen: None for stored, the error for rejected."""
         found: dict[tuple[str, str], str | None] = {}
@@ -192,9 +185,6 @@ class Store:
 
     def stored_tables(self) -> dict[str, str]:
         return {tid: obj for tid, obj in self.db.execute("SELECT id, object FROM tables")}
-
-    def event_count(self) -> int:
-        return int(self.db.execute("SELECT count(*) FROM events").fetchone()[0])
 
     # ---- writing -------------------------------------------------------------------------
 
@@ -285,12 +275,6 @@ class Store:
             self.rollback()
             raise
 
-    def outbox_attempt(self, ids: Sequence[int], error: str) -> None:
-        self.db.executemany(
-            "UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ?",
-            [(error, i) for i in ids],
-        )
-
     def outbox_stats(self) -> dict[str, tuple[int, int | None]]:
         """consumer -> (pending rows, created ms of the oldest pending)."""
         cur = self.db.execute(
@@ -304,24 +288,3 @@ class Store:
             "SELECT consumer, count(*) FROM outbox WHERE state = 'dead' GROUP BY consumer"
         )
         return {c: int(n) for c, n in cur}
-
-    def outbox_rows(self, state: str, limit: int = 100) -> list[OutboxRow]:
-        cur = self.db.execute(
-            "SELECT id, consumer, key, seq, type, payload, created, attempts FROM outbox"
-            " WHERE state = ? ORDER BY id DESC LIMIT ?",
-            (state, limit),
-        )
-        return [OutboxRow(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6], r[7]) for r in cur]
-
-    # ---- small values (cursors) ----------------------------------------------------------
-
-    def get(self, key: str) -> str | None:
-        row = self.db.execute("SELECT value FROM kv WHERE key = ?", (key,)).fetchone()
-        return str(row[0]) if row else None
-
-    def put(self, key: str, value: str) -> None:
-        self.db.execute(
-            "INSERT INTO kv (key, value) VALUES (?, ?)"
-            " ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            (key, value),
-        )

@@ -51,11 +51,7 @@ class PagerSender:
 
     async def run(self) -> None:
         while True:
-            self._wake.clear()
-            rows = await self.engine.call(self.engine.store.outbox_pending, CONSUMER, BATCH)
-            if not rows:
-                await self._wake.wait()
-                continue
+            rows = await self.engine.next_outbox(CONSUMER, BATCH, self._wake)
             if not self.port.connected:
                 await self.port.wait_connected()
                 continue

@@ -426,14 +426,6 @@ class Floor:
             del self.checks[n]
         return len(gone)
 
-    # ---- questions the deciders ask ------------------------------------------------------
-
-    def occupied(self, tid: str) -> bool:
-        return self.states[tid].status in ("seated", "check_dropped")
-
-    def open_checks(self, tid: str) -> tuple[str, ...]:
-        return self.states[tid].checks
-
     # ---- snapshots -----------------------------------------------------------------------
 
     def to_json(self) -> dict[str, Any]:

@@ -13,7 +13,7 @@ bussing). The shell stores everything `process` returns in one transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
@@ -284,12 +284,3 @@ def decide_host(floor: Floor, itype: str, data: dict[str, Any]) -> dict[str, Any
     elif itype == "host.blocked" and state.status in ("seated", "check_dropped"):
         raise Rejected(f"Table {tid} is seated: it can be blocked once it is free.")
     return data
-
-
-def build_state(
-    specs: Iterable[TableSpec],
-    tz: ZoneInfo,
-    cloud: bool = False,
-    parts: Iterable[Callable[[], Part]] = (),
-) -> State:
-    return State(tuple(specs), tz, cloud, [make() for make in parts])
