@@ -32,3 +32,33 @@ def test_every_metric_in_the_dashboard_exists() -> None:
             used |= set(re.findall(r"floorlink_[a-z_]+", target["expr"]))
     known = defined | {f"{n}_total" for n in defined} | {f"{n}_bucket" for n in defined}
     assert used <= known, used - known
+
+
+def test_openapi_documents_every_api_route() -> None:
+    from floorlink.daemon.http import HttpSettings, make_app
+    from floorlink.daemon.openapi import openapi_document
+
+    app = make_app(object(), HttpSettings(staff_token="x" * 12))  # type: ignore[arg-type]
+    routes = {
+        (r.method, r.resource.canonical)
+        for r in app.router.routes()
+        if r.resource is not None
+        and r.resource.canonical.startswith("/api/v1/")
+        and r.method != "HEAD"
+    }
+    documented = {
+        (method.upper(), path)
+        for path, ops in openapi_document()["paths"].items()
+        for method in ops
+        if path.startswith("/api/v1/")
+    }
+    undocumented = (
+        routes
+        - documented
+        - {
+            ("GET", "/api/v1/stream"),  # Server-Sent Events: described in docs/http.md
+            ("GET", "/api/v1/openapi.json"),
+        }
+    )
+    assert not undocumented
+    assert documented <= routes
