@@ -111,3 +111,19 @@ async def test_a_port_missing_at_start_is_opened_when_it_appears(tmp_path: Path)
     assert await port.wait_connected(5)
     await port.stop()
     tx.close()
+
+
+async def test_a_url_without_a_file_descriptor_works_through_the_executor() -> None:
+    """`loop://` (like `rfc2217://`) has no fileno: the executor-backed link carries it."""
+    got = bytearray()
+    port = SerialPort("loop://", 9600, on_data=got.extend, name="loop")
+    await port.start()
+    assert await port.wait_connected(5)
+    frame = make_protocol("lrs").encode(Page(42))
+    await port.write(frame)
+    for _ in range(100):
+        if len(got) >= len(frame):
+            break
+        await asyncio.sleep(0.02)
+    assert bytes(got) == frame
+    await port.stop()
