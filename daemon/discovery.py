@@ -1,15 +1,18 @@
 """Zeroconf: POS terminals and tablets find the box without typing an address.
 
 `_floorlink._tcp` points at the host stand and API; `_mqtt._tcp` at the broker when Floorlink
-manages it. The records are withdrawn on shutdown.
+manages it. The records are withdrawn on shutdown. A second box with the same site id gets a
+renamed record ("... (2)") instead of an error; no multicast at all only costs the discovery.
 """
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from dataclasses import dataclass
 
 import structlog
+from zeroconf import Error as ZeroconfError
 from zeroconf import IPVersion
 from zeroconf.asyncio import AsyncServiceInfo, AsyncZeroconf
 
@@ -31,11 +34,14 @@ def lan_address() -> str:
 
 @dataclass
 class Advertiser:
+    """`interfaces`: where to answer queries; `address`: the A record. Both default to the LAN
+    address, so a box with several interfaces does not advertise a loopback or VPN address."""
+
     site_id: str
     http_port: int
     mqtt_port: int | None = None
-    address: str | None = None
     interfaces: list[str] | None = None
+    address: str | None = None
 
     def __post_init__(self) -> None:
         self._zc: AsyncZeroconf | None = None
@@ -69,11 +75,13 @@ class Advertiser:
                         MQTT_TYPE, self.mqtt_port, {"site": self.site_id, "prefix": "floorlink/v1"}
                     )
                 )
-            for info in self._infos:
-                announced = await self._zc.async_register_service(info)
-                await announced
+            zc = self._zc  # probe all names at once, then wait for all announcements (~1.5 s)
+            announced = await asyncio.gather(
+                *(zc.async_register_service(i, allow_name_change=True) for i in self._infos)
+            )
+            await asyncio.gather(*announced)
             log.info("advertised on zeroconf", services=[i.type for i in self._infos])
-        except (OSError, ValueError) as exc:  # no multicast here: the rest works without it
+        except (OSError, ValueError, ZeroconfError) as exc:  # the rest works without it
             log.warning("zeroconf unavailable", error=str(exc))
 
     async def stop(self) -> None:

@@ -41,6 +41,7 @@ log = structlog.get_logger(__name__)
 
 MAX_BODY = 64 * 1024
 PING_S = 15.0
+RETRY_MS = 2000  # EventSource reconnect delay after the daemon went away
 AUTH_FAILURES = Counter(
     "floorlink_http_auth_failures_total", "Requests refused for a missing or wrong token or PIN"
 )
@@ -50,10 +51,14 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 @dataclass(frozen=True, slots=True)
 class HttpSettings:
+    """What the HTTP layer needs from the config; `metrics_handler` replaces the default
+    /metrics (prometheus_client's global registry) when the daemon keeps its own."""
+
     staff_token: str
     open_reads: bool = False
     staff_pin: str | None = None
     pin_attempts_per_minute: int = 5
+    metrics_handler: Handler | None = None
 
 
 # ---- request bodies ------------------------------------------------------------------------
@@ -72,13 +77,14 @@ def _integral(value: Any) -> Any:
 
 Count = Annotated[int, BeforeValidator(_integral)]
 TableId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,16}$")]
+Name = Annotated[str, Field(min_length=1, max_length=80, pattern=r"\S")]
 
 
 class SeatBody(Body):
     party_size: Count = Field(ge=1, le=100)
     reservation: str | None = Field(None, min_length=1, max_length=64)
     waitlist: str | None = Field(None, min_length=1, max_length=64)
-    name: str | None = Field(None, min_length=1, max_length=80)
+    name: Name | None = None
 
 
 class BlockBody(Body):
@@ -86,7 +92,7 @@ class BlockBody(Body):
 
 
 class WaitlistBody(Body):
-    name: str = Field(min_length=1, max_length=80)
+    name: Name
     party_size: Count = Field(ge=1, le=100)
     pager: Annotated[int, Field(ge=1, le=4095), BeforeValidator(_integral)] | None = None
     phone: str | None = Field(None, max_length=32)
@@ -99,6 +105,11 @@ class SeatEntryBody(Body):
 
 class PinBody(Body):
     pin: str = Field(min_length=1, max_length=16)
+
+
+def same(given: str, expected: str) -> bool:
+    """Constant-time compare; on bytes, because compare_digest refuses non-ASCII str."""
+    return hmac.compare_digest(given.encode(), expected.encode())
 
 
 def error(status: int, message: str, **headers: str) -> web.Response:
@@ -134,10 +145,19 @@ async def read_body(request: web.Request, model: type[B], optional: bool = False
         ) from None
 
 
-def answer(result: CommandResult, created: bool = False) -> web.Response:
-    if result.ok:
-        return web.json_response(result.body, status=201 if created else 200)
-    return error(result.status, result.error or "That did not work.")
+ERROR_STATUSES = frozenset({404, 409, 422, 501, 503})
+
+
+def refusal(result: CommandResult) -> web.Response:
+    """The service's refusal as a documented status: 404, 409, 422, 501 or 503 pass through;
+    any other 4xx is 409 (not possible now); anything else is a logged 500."""
+    message = result.error or "That did not work."
+    if result.status in ERROR_STATUSES:
+        return error(result.status, message)
+    if 400 <= result.status < 500:
+        return error(409, message)
+    log.error("service refused with an unexpected status", status=result.status, error=message)
+    return error(500, "Floorlink hit an internal error; it has been logged.")
 
 
 # ---- the application -----------------------------------------------------------------------
@@ -153,12 +173,12 @@ class Api:
     # auth
 
     def _authorized(self, request: web.Request, allow_query: bool = False) -> bool:
-        header = request.headers.get("Authorization", "")
-        token = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        token = token.strip() if scheme.lower() == "bearer" else ""
         if not token and allow_query:
             token = request.query.get("token", "")
         expected = self.settings.staff_token
-        return bool(token) and bool(expected) and hmac.compare_digest(token, expected)
+        return bool(token) and bool(expected) and same(token, expected)
 
     def _require(self, request: web.Request, write: bool, allow_query: bool = False) -> None:
         if not write and self.settings.open_reads:
@@ -197,64 +217,90 @@ class Api:
             {"status": "unavailable", "reasons": status.get("reasons", [])}, status=503
         )
 
-    async def metrics(self, request: web.Request) -> web.Response:
+    async def metrics(self, request: web.Request) -> web.StreamResponse:
+        if self.settings.metrics_handler is not None:
+            return await self.settings.metrics_handler(request)
         return web.Response(body=generate_latest(), headers={"Content-Type": CONTENT_TYPE_LATEST})
 
     async def openapi(self, request: web.Request) -> web.Response:
-        return web.json_response(openapi_document())
+        return web.json_response(openapi_document(self.settings.open_reads))
 
     # writes
 
-    async def _command(
-        self, request: web.Request, cmd: HostCommand, created: bool = False
+    async def _on_table(self, tid: str, cmd: HostCommand) -> web.Response:
+        """Run a table command; answer with the table as it is now (layout fields included),
+        so every table write answers the same shape whatever the service's body was."""
+        result = await self.service.command(cmd)
+        if not result.ok:
+            return refusal(result)
+        table = next((t for t in self.service.tables() if t.get("table") == tid), None)
+        return web.json_response(table if table is not None else result.body)
+
+    async def _on_entry(
+        self, eid: str | None, cmd: HostCommand, created: bool = False
     ) -> web.Response:
-        return answer(await self.service.command(cmd), created)
+        """Run a waitlist command; answer with the entry as it is now."""
+        result = await self.service.command(cmd)
+        if not result.ok:
+            return refusal(result)
+        eid = eid or result.body.get("id")
+        entry = next((e for e in self.service.waitlist() if e.get("id") == eid), None)
+        body = entry if entry is not None else result.body
+        return web.json_response(body, status=201 if created else 200)
 
     async def seat(self, request: web.Request) -> web.Response:
         self._require(request, write=True)
-        body = await read_body(request, SeatBody)
+        b = await read_body(request, SeatBody)
         tid = request.match_info["id"]
-        return await self._command(
-            request, SeatParty(tid, body.party_size, body.reservation, body.waitlist, body.name)
+        return await self._on_table(
+            tid, SeatParty(tid, b.party_size, b.reservation, b.waitlist, b.name)
         )
 
     async def clear(self, request: web.Request) -> web.Response:
         self._require(request, write=True)
-        return await self._command(request, ClearTable(request.match_info["id"]))
+        tid = request.match_info["id"]
+        return await self._on_table(tid, ClearTable(tid))
 
     async def block(self, request: web.Request) -> web.Response:
         self._require(request, write=True)
         body = await read_body(request, BlockBody, optional=True)
-        return await self._command(request, BlockTable(request.match_info["id"], body.reason))
+        tid = request.match_info["id"]
+        return await self._on_table(tid, BlockTable(tid, body.reason))
 
     async def unblock(self, request: web.Request) -> web.Response:
         self._require(request, write=True)
-        return await self._command(request, UnblockTable(request.match_info["id"]))
+        tid = request.match_info["id"]
+        return await self._on_table(tid, UnblockTable(tid))
 
     async def add_waiting(self, request: web.Request) -> web.Response:
         self._require(request, write=True)
         b = await read_body(request, WaitlistBody)
         cmd = AddToWaitlist(b.name, b.party_size, b.pager, b.phone, b.notes)
-        return await self._command(request, cmd, created=True)
+        return await self._on_entry(None, cmd, created=True)
 
     async def page(self, request: web.Request) -> web.Response:
         self._require(request, write=True)
-        return await self._command(request, PageParty(request.match_info["id"]))
+        eid = request.match_info["id"]
+        return await self._on_entry(eid, PageParty(eid))
 
     async def seat_entry(self, request: web.Request) -> web.Response:
         self._require(request, write=True)
         body = await read_body(request, SeatEntryBody)
-        return await self._command(request, SeatFromWaitlist(request.match_info["id"], body.table))
+        eid = request.match_info["id"]
+        return await self._on_entry(eid, SeatFromWaitlist(eid, body.table))
 
     async def left(self, request: web.Request) -> web.Response:
         self._require(request, write=True)
-        return await self._command(request, MarkLeft(request.match_info["id"]))
+        eid = request.match_info["id"]
+        return await self._on_entry(eid, MarkLeft(eid))
 
     async def session(self, request: web.Request) -> web.Response:
         """Trade the staff PIN for the token, rate-limited per client address."""
         peer = request.remote or "?"
-        attempts = self._pin_attempts[peer]
         now = time.monotonic()
+        for addr in [a for a, q in self._pin_attempts.items() if not q or now - q[-1] > 60]:
+            del self._pin_attempts[addr]  # forget quiet addresses, so the map stays small
+        attempts = self._pin_attempts[peer]
         while attempts and now - attempts[0] > 60:
             attempts.popleft()
         if len(attempts) >= self.settings.pin_attempts_per_minute:
@@ -265,7 +311,7 @@ class Api:
         pin = self.settings.staff_pin
         if pin is None:
             return error(404, "No staff PIN is set on this box: ask for the staff token.")
-        if not hmac.compare_digest(body.pin, pin):
+        if not same(body.pin, pin):
             attempts.append(now)
             AUTH_FAILURES.inc()
             return error(401, "That PIN is not right.")
@@ -273,7 +319,11 @@ class Api:
         return web.json_response({"token": self.settings.staff_token})
 
     async def stream(self, request: web.Request) -> web.StreamResponse:
-        """Server-Sent Events: a snapshot, then every change; EventSource reconnects by itself."""
+        """Server-Sent Events: a snapshot, then every change; EventSource reconnects by itself.
+
+        One `anext` is kept pending across pings: cancelling it on a ping timeout would close
+        the service's generator. It starts before the snapshot, so no change falls in between
+        (a change seen twice is harmless: every event carries the whole object or list)."""
         self._require(request, write=False, allow_query=True)
         resp = web.StreamResponse(
             headers={
@@ -286,28 +336,34 @@ class Api:
         task = asyncio.current_task()
         if task is not None:
             self._streams.add(task)
-        snapshot = {
-            "tables": self.service.tables(),
-            "waitlist": self.service.waitlist(),
-            "reservations": self.service.reservations(),
-            "status": self.service.status(),
-        }
-        await resp.write(_sse("snapshot", snapshot))
-        changes = self.service.live()
+        changes = aiter(self.service.live())
+        pending: asyncio.Future[tuple[str, Any]] = asyncio.ensure_future(anext(changes))
         try:
+            await asyncio.sleep(0)  # let the subscription register before the snapshot
+            snapshot = {
+                "tables": self.service.tables(),
+                "waitlist": self.service.waitlist(),
+                "reservations": self.service.reservations(),
+                "status": self.service.status(),
+            }
+            await resp.write(f"retry: {RETRY_MS}\n".encode() + _sse("snapshot", snapshot))
             while True:
-                try:
-                    kind, payload = await asyncio.wait_for(anext(changes), PING_S)
-                except TimeoutError:
+                done, _ = await asyncio.wait({pending}, timeout=PING_S)
+                if not done:
                     await resp.write(b": ping\n\n")
                     continue
+                kind, payload = pending.result()
+                pending = asyncio.ensure_future(anext(changes))
                 await resp.write(_sse(kind, payload))
-        except (ConnectionResetError, asyncio.CancelledError):
-            pass
+        except (ConnectionResetError, asyncio.CancelledError, StopAsyncIteration):
+            pass  # the tablet went away, the daemon is stopping, or the service ended the feed
+        except Exception:
+            log.exception("live stream failed", path=request.path)
         finally:
+            pending.cancel()
             if task is not None:
                 self._streams.discard(task)
-            with contextlib.suppress(Exception):
+            with contextlib.suppress(Exception):  # RuntimeError while the cancel is under way
                 await changes.aclose()  # type: ignore[attr-defined]
         return resp
 
@@ -321,7 +377,8 @@ class Api:
 
 
 def _sse(kind: str, payload: Any) -> bytes:
-    return f"event: {kind}\ndata: {json.dumps(payload, separators=(',', ':'))}\n\n".encode()
+    data = json.dumps(payload, separators=(",", ":"), default=str)
+    return f"event: {kind}\ndata: {data}\n\n".encode()
 
 
 def _static(name: str) -> bytes:
@@ -371,7 +428,7 @@ def make_app(service: FloorService, settings: HttpSettings) -> web.Application:
     r.add_post("/api/v1/waitlist/{id}/left", api.left)
     r.add_get("/api/v1/reservations", api.reservations)
     r.add_get("/api/v1/status", api.status)
-    r.add_get("/api/v1/stream", api.stream)
+    r.add_get("/api/v1/stream", api.stream, allow_head=False)
     r.add_post("/api/v1/session", api.session)
     static = resources.files("floorlink.daemon") / "static"
     r.add_static("/static/", str(static), append_version=False)

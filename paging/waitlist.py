@@ -78,8 +78,9 @@ class WaitlistPart:
     ) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, Any]]:
         d = inp.data
         if inp.type == "waitlist.add":
+            party = check_party(d)
             entry_id = self._new_id(inp.eid)
-            size = int(d["party_size"])
+            size = party["party_size"]
             ahead = [e.party_size for e in self._active()]
             quote = quote_minutes(
                 size,
@@ -91,15 +92,7 @@ class WaitlistPart:
                 inp.at,
                 self.rules.combine_tables,
             )
-            data = {
-                "entry": entry_id,
-                "name": d["name"],
-                "party_size": size,
-                "pager": d.get("pager"),
-                "phone": d.get("phone"),
-                "notes": d.get("notes"),
-                "quoted_minutes": quote,
-            }
+            data = {"entry": entry_id} | party | {"quoted_minutes": quote}
             return [("waitlist.added", data)], {"entry": entry_id}
         if inp.type == "waitlist.due":
             return self._due(inp.at), {}
@@ -107,9 +100,9 @@ class WaitlistPart:
         if inp.type == "waitlist.page":
             if entry.status not in ("waiting", "paged"):
                 raise Rejected(f"{entry.name}'s party is already {entry.status}.")
-            return [
-                ("waitlist.paged", self._page(entry, d.get("reason", "host"), d.get("table")))
-            ], {"entry": entry.id}
+            reason = "auto" if d.get("reason") == "auto" else "host"
+            table = d.get("table") if isinstance(d.get("table"), str) else None
+            return [("waitlist.paged", self._page(entry, reason, table))], {"entry": entry.id}
         if inp.type == "waitlist.seat":
             tid = str(d.get("table"))
             if entry.status not in ("waiting", "paged"):
@@ -215,17 +208,17 @@ class WaitlistPart:
             e = self.entries[d["entry"]]
             e.status, e.done_at = "left", event.at
         elif t == "check.opened":
-            check = str(d["check"])
+            check = str(d.get("check"))
             if check not in self.opened or event.at < self.opened[check][0]:
-                self.opened[check] = (event.at, int(d.get("guests") or 2))
+                self.opened[check] = (event.at, _count(d.get("guests"), 2))
         elif t == "check.closed":
-            started = self.opened.pop(str(d["check"]), None)
+            started = self.opened.pop(str(d.get("check")), None)
             if started is not None:
                 self.turns.record(
                     started[1], self._hour(started[0]), (event.at - started[0]) / MIN_MS
                 )
         elif t == "check.voided":
-            self.opened.pop(str(d["check"]), None)
+            self.opened.pop(str(d.get("check")), None)
         self._forget(event.at)
 
     def _record_error(self, entry: Entry, at: int) -> None:
@@ -317,6 +310,49 @@ class WaitlistPart:
         self.opened = {k: (v[0], v[1]) for k, v in raw["opened"].items()}
         self.errors = list(raw["errors"])
         self.quotes_recorded = int(raw.get("quotes_recorded", len(self.errors)))
+
+
+# ---- input checks ----------------------------------------------------------------------------
+
+MAX_PARTY = 100
+MAX_PAGER = 4095
+
+
+def check_party(d: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of `waitlist.add`, checked: the HTTP layer validates too, but the part must
+    never log an entry it could not page or quote (a 422 with a sentence, not a crash)."""
+    name = d.get("name")
+    if not isinstance(name, str) or not name.strip() or len(name) > 80:
+        raise Rejected("A waitlist entry needs a name (1-80 characters).", 422)
+    size = d.get("party_size")
+    if isinstance(size, float) and size.is_integer():
+        size = int(size)
+    if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= MAX_PARTY:
+        raise Rejected(f"Party size must be a whole number from 1 to {MAX_PARTY}.", 422)
+    pager = d.get("pager")
+    if isinstance(pager, float) and pager.is_integer():
+        pager = int(pager)
+    if pager is not None and (
+        not isinstance(pager, int) or isinstance(pager, bool) or not 1 <= pager <= MAX_PAGER
+    ):
+        raise Rejected(f"Pager number must be from 1 to {MAX_PAGER}.", 422)
+    party: dict[str, Any] = {"name": name, "party_size": size, "pager": pager}
+    for key, limit in (("phone", 32), ("notes", 500)):
+        value = d.get(key)
+        if value is not None and (not isinstance(value, str) or len(value) > limit):
+            raise Rejected(f"{key.capitalize()} must be text of at most {limit} characters.", 422)
+        party[key] = value
+    return party
+
+
+def _count(value: Any, default: int) -> int:
+    """A guest count from a stored event, or the default when it is missing or unreadable:
+    the fold must never fail on an event that is already in the log."""
+    try:
+        n = int(value)
+    except (TypeError, ValueError):
+        return default
+    return n if n > 0 else default
 
 
 # ---- views and timers (read by the shell) --------------------------------------------------

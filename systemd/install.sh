@@ -72,9 +72,14 @@ install -d -m 0750 -o floorlink -g floorlink "$STATE"
 
 say "Mosquitto with Floorlink's config"
 install -m 0644 "$SRC/config/mosquitto/floorlink.conf" "$MOSQ_DIR/conf.d/floorlink.conf"
-if [ ! -e "$MOSQ_DIR/floorlink.acl" ]; then
-    install -m 0640 -o root -g mosquitto "$SRC/config/mosquitto/floorlink.acl" "$MOSQ_DIR/floorlink.acl"
+# The ACL has no per-site lines (terminals come from its %u patterns), so upgrades refresh it;
+# a hand-edited copy is kept beside it.
+acl="$MOSQ_DIR/floorlink.acl"
+if [ -e "$acl" ] && ! cmp -s "$SRC/config/mosquitto/floorlink.acl" "$acl"; then
+    cp -p "$acl" "$acl.old"
+    say "replaced $acl (your previous copy is $acl.old)"
 fi
+install -m 0640 -o root -g mosquitto "$SRC/config/mosquitto/floorlink.acl" "$acl"
 touch "$MOSQ_DIR/floorlink.passwd"
 chown root:mosquitto "$MOSQ_DIR/floorlink.passwd"
 chmod 0640 "$MOSQ_DIR/floorlink.passwd"

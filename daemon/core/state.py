@@ -253,6 +253,9 @@ def decide_floor(floor: Floor, inp: Input) -> list[tuple[str, dict[str, Any]]]:
     data = dict(inp.data)
     itype = inp.type
     if itype in CHECK_EVENTS or itype == "table.cleared":
+        guests = data.get("guests")
+        if guests is not None and (type(guests) is not int or guests < 1):
+            raise Rejected(f"guests: expected an integer >= 1, got {guests!r}", 422)
         table = data.get("table")
         if table is not None and table not in floor.specs:
             raise Rejected(f"unknown table {table!r}: not in this site's config", 422)

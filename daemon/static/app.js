@@ -37,7 +37,8 @@ $("pin-form").addEventListener("submit", async (ev) => {
   if (/^\d{4,8}$/.test(value)) {
     const r = await fetch("/api/v1/session", {
       method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ pin: value }),
-    });
+    }).catch(() => null);
+    if (!r) { $("pin-error").textContent = "Cannot reach Floorlink. Try again in a moment."; return; }
     const body = await r.json().catch(() => ({}));
     if (!r.ok) { $("pin-error").textContent = body.error || "That did not work."; return; }
     tok = body.token;
@@ -57,7 +58,8 @@ async function api(method, path, body) {
     const headers = { "Content-Type": "application/json" };
     const t = token();
     if (t) headers.Authorization = `Bearer ${t}`;
-    const r = await fetch(path, { method, headers, body: body ? JSON.stringify(body) : undefined });
+    const r = await fetch(path, { method, headers, body: body ? JSON.stringify(body) : undefined })
+      .catch(() => { throw new Error("Cannot reach Floorlink right now: check the floor, then try again."); });
     if (r.status === 401) { localStorage.removeItem(TOKEN_KEY); await askPin(); continue; }
     const data = await r.json().catch(() => ({}));
     if (!r.ok) throw new Error(data.error || `Floorlink answered ${r.status}`);
@@ -147,13 +149,15 @@ function renderFloor() {
     if (!sections.has(t.section)) sections.set(t.section, []);
     sections.get(t.section).push(t);
   }
+  const place = planned ? placer(tables) : null;
   for (const [name, list] of sections) {
     const label = document.createElement("div");
     label.className = "section-label";
     label.textContent = name;
-    if (planned) {
-      label.style.left = `${Math.max(0, px(Math.min(...list.map((t) => t.x))) - 7)}%`;
-      label.style.top = `${Math.max(0, py(Math.min(...list.map((t) => t.y))) - 12)}%`;
+    if (place) {
+      const [left, top] = place(Math.min(...list.map((t) => t.x)), Math.min(...list.map((t) => t.y)));
+      label.style.left = `max(0px, calc(${left}% - 72px))`;
+      label.style.top = `max(0px, calc(${top}% - 88px))`;
     }
     floor.appendChild(label);
     for (const t of list) {
@@ -162,7 +166,7 @@ function renderFloor() {
       el.id = `table-${t.table}`;
       el.dataset.table = t.table;
       el.dataset.testid = "table";
-      if (planned) { el.style.left = `${px(t.x)}%`; el.style.top = `${py(t.y)}%`; }
+      if (place) { const [left, top] = place(t.x, t.y); el.style.left = `${left}%`; el.style.top = `${top}%`; }
       el.addEventListener("click", () => openTable(t.table));
       floor.appendChild(el);
       renderTable(t.table);
@@ -170,9 +174,14 @@ function renderFloor() {
   }
 }
 
-// Config positions are 0-100; keep a margin so no table is cut at the edge.
-const px = (x) => 9 + x * 0.82;
-const py = (y) => 10 + y * 0.8;
+// Config positions are 0-100: stretch the plan over the whole floor, with a margin of about
+// half a table so none is cut at the edge.
+function placer(tables) {
+  const xs = tables.map((t) => t.x), ys = tables.map((t) => t.y);
+  const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  const fit = (v, lo, hi, m0, m1) => (hi > lo ? m0 + ((v - lo) / (hi - lo)) * (100 - m0 - m1) : 50);
+  return (x, y) => [fit(x, x0, x1, 12, 12), fit(y, y0, y1, 18, 12)];
+}
 
 function renderTable(id) {
   const t = state.tables.get(id);
@@ -184,14 +193,17 @@ function renderTable(id) {
   el.dataset.status = t.status;
   el.style.setProperty("--c", `var(--${t.status})`);
   const party = t.party;
-  const who = party ? `${party.name ? esc(party.name) + " · " : ""}${party.size ?? "?"} guests${party.vip ? " ★" : ""}`
+  const size = party?.size ?? "?";
+  const who = party ? `${party.name ? `${esc(party.name)} (${size})` : `${size} guests`}${party.vip ? " ★" : ""}`
     : (t.status === "available" ? `${t.seats} seats` : t.blocked_reason ? esc(t.blocked_reason) : "");
   const course = t.course ? ` · ${t.course}` : "";
   el.setAttribute("aria-label", `Table ${id}, ${STATUS_WORDS[t.status]}`);
+  const showMins = mins != null && t.status !== "available";
   el.innerHTML = `<span class="id">${esc(id)}</span>`
     + `<span class="st">${STATUS_WORDS[t.status]}${esc(course)}</span>`
-    + `<span class="who">${who}${t.server ? ` · ${esc(t.server)}` : ""}</span>`
-    + `<span class="mins">${mins == null ? "" : `${mins} min${late ? " · late" : ""}`}</span>`;
+    + `<span class="who">${who}</span>`
+    + `<span class="srv">${t.server ? `Server ${esc(t.server)}` : ""}</span>`
+    + `<span class="mins">${showMins ? `${mins} min${late ? " · LATE" : ""}` : ""}</span>`;
 }
 
 function renderCounts() {
@@ -214,10 +226,12 @@ function renderWaitlist() {
     li.dataset.entry = e.id;
     li.dataset.status = e.status;
     li.className = e.status === "paged" ? "paged" : (e.status === "waiting" ? "" : "done");
-    const waited = minutesSince(e.added_at);
+    const active = e.status === "waiting" || e.status === "paged";
+    const waited = active ? (minutesSince(e.added_at) ?? 0) : (e.waited_minutes ?? minutesSince(e.added_at) ?? 0);
+    const over = active && e.quoted_minutes != null && waited > e.quoted_minutes;
     li.innerHTML = `<div><b>${esc(e.name)}</b> · ${e.party_size}`
       + `<div class="meta">${e.status}${e.pager ? ` · pager ${e.pager}` : ""} · quoted ${e.quoted_minutes ?? "?"} min`
-      + ` · waited ${waited ?? 0} min${e.table ? ` · table ${esc(e.table)}` : ""}</div></div>`;
+      + ` · <span class="${over ? "over" : ""}">waited ${waited} min</span>${e.table ? ` · table ${esc(e.table)}` : ""}</div></div>`;
     if (e.status === "waiting" || e.status === "paged") {
       const btns = document.createElement("div");
       btns.className = "btns";
@@ -334,7 +348,9 @@ function tick() {
   $("clock").textContent = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   for (const id of state.tables.keys()) renderTable(id);
 }
-setInterval(tick, 30000);
+setInterval(() => { tick(); renderWaitlist(); }, 30000);
+// The PIN sheet cannot be dismissed: without it this tablet can show nothing.
+$("pin-dialog").addEventListener("cancel", (ev) => ev.preventDefault());
 tick();
 
 (async function start() {

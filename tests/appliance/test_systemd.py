@@ -16,7 +16,8 @@ from floorlink.daemon.notify import notify, watchdog_interval
 ROOT = Path(__file__).resolve().parents[2]
 UNITS = sorted((ROOT / "systemd").glob("*.service"))
 needs_systemd = pytest.mark.skipif(
-    shutil.which("systemd-analyze") is None, reason="systemd-analyze is not on this machine"
+    shutil.which("systemd-analyze") is None,
+    reason="systemd-analyze is missing: apt-get install systemd (the Makefile installs it as root)",
 )
 
 

@@ -12,7 +12,6 @@ from support import Daemon, Terminal
 
 from floorlink.daemon.broker import EmbeddedBroker
 
-ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = [
     "--no-sandbox",
@@ -58,7 +57,7 @@ async def status_of(page: Page, table: str) -> str | None:
 
 
 async def test_the_floor_lives_and_a_walk_in_is_added_paged_and_seated(
-    broker: EmbeddedBroker, pin_daemon: Daemon, browser: Browser
+    broker: EmbeddedBroker, pin_daemon: Daemon, browser: Browser, tmp_path: Path
 ) -> None:
     page = await browser.new_page(viewport={"width": 1280, "height": 800})
     await page.goto(pin_daemon.url)
@@ -95,7 +94,7 @@ async def test_the_floor_lives_and_a_walk_in_is_added_paged_and_seated(
     await page.click('[data-table="30"]')
     await page.click('[data-testid="block"]')
     await page.wait_for_selector('[data-table="30"][data-status="blocked"]')
-    await page.screenshot(path=str(ROOT / "docs" / "host-stand.png"))
+    await page.screenshot(path=str(tmp_path / "host-stand.png"))  # docs': test_page_staged
     # seat them at table 21
     await page.locator(
         '[data-testid="waitlist"] li[data-status="paged"] [data-testid="seat"]'
@@ -107,7 +106,7 @@ async def test_the_floor_lives_and_a_walk_in_is_added_paged_and_seated(
 
 
 async def test_the_page_says_when_it_has_lost_the_daemon_and_comes_back(
-    broker: EmbeddedBroker, daemon: Daemon, browser: Browser
+    broker: EmbeddedBroker, daemon: Daemon, browser: Browser, tmp_path: Path
 ) -> None:
     page = await browser.new_page(viewport={"width": 800, "height": 1280})
     await page.add_init_script(
@@ -116,7 +115,7 @@ async def test_the_page_says_when_it_has_lost_the_daemon_and_comes_back(
     )
     await page.goto(daemon.url)
     await page.wait_for_selector('[data-table="1"]')
-    await page.screenshot(path=str(ROOT / "docs" / "host-stand-portrait.png"))
+    await page.screenshot(path=str(tmp_path / "host-stand-portrait.png"))
     daemon.stop()
     await page.wait_for_selector(".banner.lost", timeout=10000)
     daemon.start()

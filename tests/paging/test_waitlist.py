@@ -126,3 +126,47 @@ def test_replay_with_the_waitlist_gives_the_same_state() -> None:
     resumed = new_state()
     resumed.load_json(json.loads(s.state.dumps()))
     assert resumed.dumps() == s.state.dumps()
+
+
+def test_bad_waitlist_input_is_refused_with_a_sentence() -> None:
+    s = Service()
+    for data, words in (
+        ({"party_size": 2}, "needs a name"),
+        ({"name": "Kim", "party_size": "two"}, "Party size"),
+        ({"name": "Kim", "party_size": 0}, "Party size"),
+        ({"name": "Kim", "party_size": True}, "Party size"),
+        ({"name": "Kim", "party_size": 2, "pager": 4096}, "Pager number"),
+        ({"name": "Kim", "party_size": 2, "phone": 5551234}, "Phone"),
+    ):
+        out = s("waitlist.add", 0, "host", **data)
+        assert (out.result, out.status) == ("rejected", 422) and words in (out.error or "")
+    assert s("waitlist.page", 1, "host", entry="w-nope").status == 404
+    assert s.add("Kim", 2.0, 7, 1) in s.part.entries  # type: ignore[arg-type]  # JSON's 2.0
+
+
+def test_the_part_folds_an_unreadable_guest_count_already_in_the_log() -> None:
+    part = WaitlistPart(TABLES, TZ)
+    part.apply(Event("pos:T1", "a", "check.opened", T0, {"check": "A", "guests": "lots"}, 1))
+    part.apply(Event("pos:T1", "b", "check.closed", T0 + 50 * MIN, {"check": "A"}, 2))
+    assert part.turns.samples == {f"2@{part._hour(T0)}": [50.0]}  # counted as a party of 2
+
+
+def test_available_trigger_pages_when_the_table_is_cleared_not_before() -> None:
+    s = Service(new_state(trigger="available"))
+    s("check.opened", 0, check="A", table="2", guests=2)
+    entry = s.add("Kim", 2, 7, 1)
+    assert not s("check.closed", 40, check="A", total="9.00").effects
+    out = s("table.cleared", 45, table="2")
+    assert [e.key for e in out.effects] == [f"page:{entry}:1"]
+
+
+def test_one_freed_table_pages_one_party_and_a_paged_party_is_not_paged_again() -> None:
+    s = Service()
+    s("check.opened", 0, check="A", table="1", guests=4)
+    s("check.opened", 0, check="B", table="12", guests=4)
+    kim = s.add("Kim", 2, 7, 1)
+    ito = s.add("Ito", 2, 8, 2)
+    assert s("waitlist.page", 3, "host", entry=kim).result == "accepted"
+    out = s("check.closed", 40, check="A", total="9.00")
+    assert [e.key for e in out.effects] == [f"page:{ito}:1"]
+    assert not s("check.closed", 41, check="B", total="9.00").effects  # nobody left waiting
