@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -20,6 +21,38 @@ import aiomqtt
 from floorlink.daemon.broker import EmbeddedBroker, free_port
 
 STAFF_TOKEN = "test-staff-token-123"
+
+#: Debian's chromium, launched for an offline machine (no downloads, no background traffic).
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def run_schemathesis(
+    base_url: str, token: str, cwd: Path, examples: int, seed: int, *extra: str
+) -> subprocess.CompletedProcess[str]:
+    """Schemathesis's CLI over the API's own OpenAPI document (its pytest plugin does not load
+    under pytest 9). Its stateful phase reads a 404 for an unknown *table* in the body of
+    /waitlist/{id}/seat as "the entry just created is missing"; it is not, so that check is off."""
+    cli = shutil.which("schemathesis", path=str(Path(sys.executable).parent)) or "schemathesis"
+    return subprocess.run(
+        [
+            cli, "run", f"{base_url}/api/v1/openapi.json",
+            "--header", f"Authorization: Bearer {token}",
+            "--checks", "all", "--exclude-checks", "ensure_resource_availability",
+            "--max-examples", str(examples), "--seed", str(seed), *extra,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+    )  # fmt: skip
 
 
 def write_config(

@@ -4,7 +4,6 @@ the screenshots in docs/ (a busy floor shows more than a fresh daemon can)."""
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,20 +12,12 @@ from typing import Any
 import pytest
 from fake_service import FakeFloor
 from playwright.sync_api import Browser, Page, sync_playwright
+from support import CHROMIUM, CHROMIUM_ARGS
 from thread_server import ThreadServer
 
 from floorlink.daemon.http import HttpSettings
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 TOKEN = "staff-token-for-the-page"
 LAYOUT = [
     ("1", 4, "main", 12, 12, "square"), ("2", 4, "main", 32, 12, "square"),
@@ -97,7 +88,7 @@ def server() -> Iterator[ThreadServer]:
 @pytest.fixture
 def browser() -> Iterator[Browser]:
     with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
 

@@ -7,14 +7,12 @@ staff PIN (so /session answers 200/401/429) and open reads (reads documented as 
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fake_service import FakeFloor
+from support import run_schemathesis
 from thread_server import ThreadServer
 
 from floorlink.daemon.http import HttpSettings
@@ -45,30 +43,5 @@ def server(request: pytest.FixtureRequest) -> Iterator[ThreadServer]:
 
 
 def test_the_http_layer_matches_its_document(server: ThreadServer, tmp_path: Path) -> None:
-    cli = shutil.which("schemathesis", path=str(Path(sys.executable).parent)) or "schemathesis"
-    result = subprocess.run(
-        [
-            cli,
-            "run",
-            f"{server.url}/api/v1/openapi.json",
-            "--header",
-            f"Authorization: Bearer {TOKEN}",
-            "--checks",
-            "all",
-            # The stateful phase reads a 404 for an unknown *table* in the body of
-            # /waitlist/{id}/seat as "the entry just created is missing"; it is not.
-            "--exclude-checks",
-            "ensure_resource_availability",
-            "--max-examples",
-            "40",
-            "--seed",
-            "7",
-            "--workers",
-            "1",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=tmp_path,
-    )
+    result = run_schemathesis(server.url, TOKEN, tmp_path, 40, 7, "--workers", "1")
     assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
