@@ -28,6 +28,7 @@ from floorlink.bridge.reservations import (
 from floorlink.bridge.reservations import next_due as reservations_due
 from floorlink.bridge.service import CloudBridge
 from floorlink.daemon import metrics, topics
+from floorlink.daemon.component import Supervisor
 from floorlink.daemon.core.floor import STATUSES, TableSpec
 from floorlink.daemon.core.state import Input, Outcome, State
 from floorlink.daemon.engine import Committed, Engine, RejectInput, now_ms
@@ -45,6 +46,7 @@ from floorlink.daemon.service import (
     SeatParty,
     UnblockTable,
 )
+from floorlink.daemon.sources import SourceContext, make_source
 from floorlink.daemon.store import Store
 from floorlink.drivers.mqtt import BrokerLink, BrokerSettings, Received
 from floorlink.drivers.pagers import make_protocol
@@ -143,6 +145,10 @@ class App:
             on_state=self._on_broker_state,
         )
         self.engine.subscribe(self._on_committed)
+        self.supervisor = Supervisor(on_change=lambda: self._broadcast("status", self.status()))
+        context = SourceContext(self._submit_counted, self.tz, config.table_ids, now_ms)
+        for entry in config.inputs:
+            self.supervisor.add(make_source(entry.kind, entry.name, entry.options(), context))
         self._tasks: list[asyncio.Task[Any]] = []
         self._live: list[asyncio.Queue[tuple[LiveKind, Any]]] = []
         self.ready = asyncio.Event()
@@ -169,6 +175,7 @@ class App:
         if self.port is not None and self.sender is not None:
             await self.port.start()
             self._spawn("floorlink.paging.sender", self.sender.run())
+        await self.supervisor.start()
 
     def _spawn(self, name: str, coro: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.create_task(coro, name=name)
@@ -188,6 +195,7 @@ class App:
         await asyncio.wait_for(self.ready.wait(), timeout)
 
     async def stop(self) -> None:
+        await self.supervisor.stop()
         await self.link.stop()
         deadline = time.monotonic() + STOP_DRAIN_S
         while self.engine.backlog and time.monotonic() < deadline:  # noqa: ASYNC110
@@ -240,6 +248,17 @@ class App:
                 inp = RejectInput(f"pos:{terminal}", exc.eid, "invalid", exc.error)
         fut = self.engine.submit_nowait(inp)
         fut.add_done_callback(lambda f: self._after_commit(msg, terminal, started, f))
+
+    def _submit_counted(self, inp: Input | RejectInput) -> asyncio.Future[Committed]:
+        """An input source's intake: the engine, with the same metrics as MQTT events."""
+        fut = self.engine.submit_nowait(inp)
+
+        def count(f: asyncio.Future[Committed]) -> None:
+            if not f.cancelled() and f.exception() is None:
+                metrics.EVENTS.labels(inp.type, f.result().outcome.result).inc()
+
+        fut.add_done_callback(count)
+        return fut
 
     def _after_commit(
         self, msg: Received, terminal: str | None, started: float, fut: asyncio.Future[Committed]
@@ -414,6 +433,15 @@ class App:
             reasons.append("the MQTT broker is not connected")
         if self.fatal is not None:
             reasons.append(f"the store failed: {self.fatal}")
+        components = {
+            name: {
+                "state": state.phase,
+                "up": state.phase == "up" and health.up,
+                "detail": health.detail or state.last_error,
+                "restarts": state.restarts,
+            }
+            for name, (state, health) in self.supervisor.health().items()
+        }
         return {
             "store": self.store_open and self.fatal is None,
             "broker": self.link.connected,
@@ -427,6 +455,8 @@ class App:
             "site_name": self.config.site.name or self.config.site.id,
             "version": _version(),
             "reasons": reasons,
+            "degraded": self.supervisor.degraded(),
+            "components": components,
         }
 
     async def command(self, cmd: HostCommand) -> CommandResult:

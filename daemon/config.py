@@ -211,6 +211,26 @@ class TableCfg(Model):
     combine_with: list[str] = Field(default_factory=list)
 
 
+class InputCfg(Model):
+    """One `[[inputs]]` entry: a source of check events beside MQTT (docs/architecture.md).
+    `kind` names a plug-in of `INPUT_SOURCES`; the other keys are that plug-in's options."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
+    kind: str = Field(description="the input source plug-in, e.g. receipt-tcp")
+    name: Annotated[str, Field(pattern=r"^[a-z0-9-]{1,32}$")] = Field(
+        description="this source's name: events come from `{kind}:{name}`"
+    )
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+    def options(self) -> BaseModel:
+        from floorlink.daemon.plugins import INPUT_SOURCES
+
+        return INPUT_SOURCES.options(self.kind, self.settings)
+
+
 class Config(Model):
     site: Site
     store: StoreCfg = StoreCfg()
@@ -220,6 +240,7 @@ class Config(Model):
     paging: Paging = Paging()
     cloud: Cloud | None = None
     log: Log = Log()
+    inputs: list[InputCfg] = Field(default_factory=list)
     tables: Annotated[list[TableCfg], Field(min_length=1)]
 
     @property
@@ -415,8 +436,34 @@ def _cross_checks(config: Config) -> list[str]:
         lines.append(
             "cloud.token: expected the cloud's API token (or FLOORLINK_CLOUD_TOKEN), got nothing"
         )
+    lines.extend(_input_checks(config))
     if config.mqtt.ca_file and not config.mqtt.tls:
         lines.append("mqtt.ca_file: only used with an mqtts:// url")
+    return lines
+
+
+def _input_checks(config: Config) -> list[str]:
+    """Each `[[inputs]]` entry against its plug-in's own options model."""
+    from floorlink.daemon.plugins import INPUT_SOURCES
+
+    lines: list[str] = []
+    names: set[str] = set()
+    for i, entry in enumerate(config.inputs):
+        if entry.kind not in INPUT_SOURCES:
+            lines.append(
+                f"inputs[{i}].kind: expected one of {', '.join(INPUT_SOURCES.names()) or '(none)'}"
+                f", got {json.dumps(entry.kind)}"
+            )
+            continue
+        if entry.name in names:
+            lines.append(f"inputs[{i}].name: duplicate input name {json.dumps(entry.name)}")
+        names.add(entry.name)
+        try:
+            entry.options()
+        except ValidationError as exc:
+            for err in exc.errors():
+                where = _path(("inputs", i, *err["loc"]))
+                lines.append(f"{where}: {_sentence({**err, 'loc': ()})}")
     return lines
 
 

@@ -211,11 +211,13 @@ class Api:
 
     async def healthz(self, request: web.Request) -> web.Response:
         status = self.service.status()
-        if status.get("ready"):
-            return web.json_response({"status": "ok"})
-        return web.json_response(
-            {"status": "unavailable", "reasons": status.get("reasons", [])}, status=503
-        )
+        ready = bool(status.get("ready"))
+        body: dict[str, Any] = {"status": "ok" if ready else "unavailable"}
+        if not ready:
+            body["reasons"] = status.get("reasons", [])
+        if status.get("degraded"):
+            body["degraded"] = status["degraded"]  # edge parts down: named, yet still 200
+        return web.json_response(body, status=200 if ready else 503)
 
     async def metrics(self, request: web.Request) -> web.StreamResponse:
         if self.settings.metrics_handler is not None:

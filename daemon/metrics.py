@@ -42,3 +42,11 @@ QUOTE_ERROR = Histogram(
 CONFLICTS = Counter(
     "floorlink_conflicts_total", "Cloud reconciliation conflicts detected, by kind", ["kind"]
 )
+COMPONENT_UP = Gauge(
+    "floorlink_component_up", "1 while the component runs and does its job", ["component"]
+)
+COMPONENT_RESTARTS = Counter(
+    "floorlink_component_restarts_total",
+    "Times the supervisor restarted a failed component",
+    ["component"],
+)

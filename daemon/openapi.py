@@ -169,6 +169,8 @@ SCHEMAS: dict[str, Any] = {
             "reasons": {"type": "array", "items": {"type": "string"}},
             "outbox_alarm": {"type": "boolean"},
             "conflicts": {"type": "array", "items": {"type": "object"}},
+            "degraded": {"type": "array", "items": {"type": "string"}},
+            "components": {"type": "object"},
         },
     },
     "Token": {
@@ -183,6 +185,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "status": {"enum": ["ok", "unavailable"]},
             "reasons": {"type": "array", "items": {"type": "string"}},
+            "degraded": {"type": "array", "items": {"type": "string"}},
         },
         "additionalProperties": False,
     },
