@@ -28,10 +28,11 @@ from floorlink.bridge.reservations import (
 from floorlink.bridge.reservations import next_due as reservations_due
 from floorlink.bridge.service import CloudBridge
 from floorlink.daemon import metrics, topics
-from floorlink.daemon.component import Supervisor
+from floorlink.daemon.component import Health, Supervisor, TaskComponent
 from floorlink.daemon.core.floor import STATUSES, TableSpec
 from floorlink.daemon.core.state import Input, Outcome, State
 from floorlink.daemon.engine import Committed, Engine, RejectInput, now_ms
+from floorlink.daemon.logs import Throttle
 from floorlink.daemon.service import (
     JSON,
     AddToWaitlist,
@@ -60,6 +61,13 @@ if TYPE_CHECKING:
     from floorlink.daemon.config import Config
 
 log = structlog.get_logger(__name__)
+_throttle = Throttle()
+
+
+def warn(event: str, **fields: Any) -> None:
+    """A warning about outside input, rate-limited per reason."""
+    _throttle.warning(log, event, **fields)
+
 
 STOP_DRAIN_S = 3.0
 OUTBOX_GAUGE_S = 1.0
@@ -146,14 +154,20 @@ class App:
         )
         self.engine.subscribe(self._on_committed)
         self.supervisor = Supervisor(on_change=lambda: self._broadcast("status", self.status()))
+        sup = self.supervisor
+        sup.add(TaskComponent("store.writer", self.engine.run, critical=True))
+        sup.add(TaskComponent("mqtt.link", self.link.run, self._link_health))
+        sup.add(TaskComponent("paging.timers", self._timers))
+        sup.add(TaskComponent("outbox.gauges", self._outbox_gauges))
         context = SourceContext(self._submit_counted, self.tz, config.table_ids, now_ms)
-        for entry in config.inputs:
-            self.supervisor.add(make_source(entry.kind, entry.name, entry.options(), context))
+        self.sources = [
+            sup.add(make_source(entry.kind, entry.name, entry.options(), context))
+            for entry in config.inputs
+        ]
         self._tasks: list[asyncio.Task[Any]] = []
         self._live: list[asyncio.Queue[tuple[LiveKind, Any]]] = []
         self.ready = asyncio.Event()
         self.store_open = False
-        self.fatal: BaseException | None = None
         self.outbox_alarm = False
         self.outbox: dict[str, JSON] = {}
 
@@ -165,10 +179,6 @@ class App:
         self._quotes_seen = self.engine.views["quote_errors"][0]
         self._update_table_gauges()
         log.info("store open", path=self.config.store.path, seq=self.engine.state.seq)
-        self._spawn("floorlink.store.writer", self._guard(self.engine.run()))
-        self._spawn("floorlink.broker.link", self.link.run())
-        self._spawn("floorlink.paging.timer", self._timers())
-        self._spawn("floorlink.outbox.gauges", self._outbox_gauges())
         if self.bridge is not None:
             for name, coro in self.bridge.tasks():
                 self._spawn(name, coro)
@@ -181,21 +191,19 @@ class App:
         task = asyncio.create_task(coro, name=name)
         self._tasks.append(task)
 
-    async def _guard(self, coro: Coroutine[Any, Any, Any]) -> None:
-        """A store failure stops the daemon (systemd restarts it on the log)."""
-        try:
-            await coro
-        except asyncio.CancelledError:
-            raise
-        except BaseException as exc:
-            log.error("store failed: stopping", error=str(exc))
-            self.fatal = exc
+    @property
+    def fatal(self) -> BaseException | None:
+        """Set when a critical component (the store writer) failed: the daemon must stop."""
+        return self.supervisor.fatal
+
+    def _link_health(self) -> Health:
+        return Health(self.link.connected, "" if self.link.connected else "broker not connected")
 
     async def wait_ready(self, timeout: float | None = None) -> None:
         await asyncio.wait_for(self.ready.wait(), timeout)
 
     async def stop(self) -> None:
-        await self.supervisor.stop()
+        await self.supervisor.stop(self.sources)
         await self.link.stop()
         deadline = time.monotonic() + STOP_DRAIN_S
         while self.engine.backlog and time.monotonic() < deadline:  # noqa: ASYNC110
@@ -206,6 +214,7 @@ class App:
         for task in reversed(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.supervisor.stop()
         if self.port is not None:
             await self.port.stop()
         if self.bridge is not None:
@@ -231,21 +240,31 @@ class App:
         self._broadcast("status", self.status())
 
     def _on_message(self, msg: Received) -> None:
+        """Every message is answered and acknowledged in arrival order, whatever it holds: a
+        payload that cannot be taken becomes a dead letter with its reason, never a crash."""
         started = time.perf_counter()
         terminal = topics.terminal_of(msg.topic)
         inp: Input | RejectInput
         if terminal is None or not TERMINAL_RE.match(terminal):
             metrics.INVALID.labels("topic").inc()
-            log.warning("message on an unexpected topic", topic=msg.topic[:200])
-            inp = RejectInput("pos:?", None, "invalid", "unexpected topic")
+            warn("message on an unexpected topic", topic=msg.topic[:200])
+            inp = RejectInput("pos:?", None, "invalid", "unexpected topic", payload=msg.payload)
+            terminal = None
         else:
             try:
                 inp = parse_pos_event(terminal, msg.payload)
             except PosRejected as exc:
-                if exc.eid is None:
+                if exc.reply_id is None:
                     metrics.INVALID.labels("unreadable").inc()
-                log.warning("POS event rejected", terminal=terminal, id=exc.eid, error=exc.error)
-                inp = RejectInput(f"pos:{terminal}", exc.eid, "invalid", exc.error)
+                warn("POS event rejected", terminal=terminal, id=exc.eid, error=exc.error)
+                inp = RejectInput(
+                    f"pos:{terminal}", exc.eid, "invalid", exc.error, exc.reply_id, msg.payload
+                )
+            except Exception as exc:  # a bug in parsing must not end intake
+                metrics.INVALID.labels("internal").inc()
+                log.exception("POS payload could not be parsed", terminal=terminal)
+                error = f"Floorlink could not read this event: {type(exc).__name__}"
+                inp = RejectInput(f"pos:{terminal}", None, "invalid", error, payload=msg.payload)
         fut = self.engine.submit_nowait(inp)
         fut.add_done_callback(lambda f: self._after_commit(msg, terminal, started, f))
 
@@ -271,8 +290,9 @@ class App:
         metrics.EVENTS.labels(inp.type, outcome.result).inc()
         if res.tables:
             metrics.SYNC_LATENCY.observe(time.perf_counter() - started)
-        if terminal is not None and inp.eid is not None:
-            ack: dict[str, Any] = {"id": inp.eid, "result": outcome.result}
+        reply_id = inp.reply_id if isinstance(inp, RejectInput) else inp.eid
+        if terminal is not None and reply_id is not None:
+            ack: dict[str, Any] = {"id": reply_id, "result": outcome.result}
             if outcome.result == "rejected":
                 ack["error"] = outcome.error
             self.link.publish(topics.pos_acks(terminal), json.dumps(ack).encode())

@@ -121,7 +121,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(fn=cmd_add_terminal)
     args = parser.parse_args(argv)
-    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    # The one-shot commands die quietly when piped into `head`. The daemon ignores SIGPIPE: a write
+    # to a socket the broker just closed must be an error it handles, never a silent death
+    # (systemd counts a SIGPIPE death as clean and would not restart it).
+    sigpipe = signal.SIG_IGN if args.fn is cmd_run else signal.SIG_DFL
+    signal.signal(signal.SIGPIPE, sigpipe)
     code: int = args.fn(args)
     return code
 

@@ -103,9 +103,11 @@ class Supervisor:
             self._tasks[c.name] = asyncio.create_task(self._keep(c, ready), name=c.name)
             await ready
 
-    async def stop(self) -> None:
-        """Stop every component, last started first."""
+    async def stop(self, only: list[Component] | None = None) -> None:
+        """Stop every component (or those in `only`), last started first."""
         for c in reversed(self.components):
+            if only is not None and c not in only:
+                continue
             task = self._tasks.pop(c.name, None)
             if task is None:
                 continue

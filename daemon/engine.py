@@ -4,7 +4,12 @@ The state and the store live on one worker thread. Inputs queue up while a batch
 into the next one (group commit), so a slow fsync on an SD card costs latency, not throughput.
 Inside a batch each input is decided and written together with its events, outbox effects and
 table views; the batch commits with `synchronous=FULL`; only then are the callers' futures
-resolved, so an ack can never get ahead of the disk. A store failure is fatal (StoreError).
+resolved, so an ack can never get ahead of the disk.
+
+The state in memory changes only when the commit does: when a batch fails, SQLite rolls back and
+the state is rebuilt from the store (snapshot + log), then the batch's inputs are retried one by
+one. An input that fails alone is answered `rejected` and kept in the dead letters with the reason;
+only when even that cannot be written is the store itself failing (StoreError, fatal).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import Any, TypeVar
 import structlog
 
 from floorlink.daemon.core.state import Input, Outcome, State
+from floorlink.daemon.core.text import safe_text, storable
 from floorlink.daemon.store import OutboxRow, Store, StoreError, Written
 
 log = structlog.get_logger(__name__)
@@ -30,12 +36,16 @@ T = TypeVar("T")
 
 @dataclass(frozen=True, slots=True)
 class RejectInput:
-    """An input the driver already found invalid: logged as rejected, answered in order."""
+    """An input the driver already found invalid: dead-lettered with its reason, answered in
+    order. `eid` (when valid) keys the rejection so a resend gets the same answer; `reply_id` is
+    the id to answer with even when it is not a valid one; `payload` is kept as it came."""
 
     source: str
     eid: str | None
     type: str
     error: str
+    reply_id: str | None = None
+    payload: bytes | None = None
 
 
 @dataclass(slots=True)
@@ -87,15 +97,7 @@ class Engine:
 
     def _open(self) -> None:
         self.store.open()
-        snap = self.store.latest_snapshot()
-        if snap is not None:
-            try:
-                self.state.load_json(json.loads(snap[1]))
-                self._snapshot_seq = snap[0]
-            except (KeyError, TypeError, ValueError) as exc:
-                log.warning("snapshot unreadable, replaying the whole log", error=str(exc))
-                self.state = self.make_state()
-        self.state.replay(self.store.events(after=self.state.seq))
+        self._rebuild()
         self.tables = {tid: self.state.table_object(tid) for tid in self.state.floor.specs}
         self.views = {name: build(self.state) for name, (_, build) in self.view_builders.items()}
         self.store.begin()
@@ -105,6 +107,32 @@ class Engine:
         except BaseException:
             self.store.rollback()
             raise
+
+    def _rebuild(self) -> None:
+        """The state from the newest snapshot that loads and is not ahead of the log, plus the
+        log's tail; from the whole log when no snapshot qualifies. The log is the truth."""
+        last = self.store.last_seq()
+        for seq, text in self.store.snapshots():
+            if seq > last:
+                log.warning("snapshot is ahead of the log: ignored", snapshot=seq, log=last)
+                continue
+            state = self.make_state()
+            try:
+                state.load_json(json.loads(text))
+                if state.seq != seq:
+                    raise ValueError(f"snapshot row {seq} holds the state at {state.seq}")
+                state.replay(self.store.events(after=seq))
+            except Exception as exc:
+                log.warning("snapshot unusable: trying an older one", snapshot=seq, error=str(exc))
+                continue
+            self.state, self._snapshot_seq = state, seq
+            return
+        state = self.make_state()
+        try:
+            state.replay(self.store.events())
+        except Exception as exc:
+            raise StoreError(f"the event log cannot be replayed: {exc}") from exc
+        self.state, self._snapshot_seq = state, 0
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn` on the store thread (the only thread that touches the state or the store)."""
@@ -117,7 +145,12 @@ class Engine:
             self._pool.shutdown(wait=True)
 
     def _close(self) -> None:
-        if self.store._db is not None and self.state.seq > self._snapshot_seq:
+        # Never snapshot after a store failure: the state is only trusted when the log agrees.
+        if (
+            self.failed is None
+            and self.store._db is not None
+            and self.state.seq > self._snapshot_seq
+        ):
             self.store.begin()
             self.store.write_snapshot(self.state.seq, self.state.dumps(), self.clock())
             self.store.commit()
@@ -191,6 +224,33 @@ class Engine:
         self, inputs: Iterable[Input | RejectInput]
     ) -> tuple[list[Committed], dict[str, Any]]:
         inputs = list(inputs)
+        try:
+            results = self._write_batch(inputs)
+        except Exception as exc:
+            log.error(
+                "batch not stored: state rolled back, retrying its inputs one by one",
+                error=repr(exc)[:300],
+                inputs=len(inputs),
+            )
+            self._rebuild()
+            results = []
+            for inp in inputs:
+                try:
+                    results.extend(self._write_batch([inp]))
+                except Exception as one:
+                    self._rebuild()
+                    results.append(self._dead_letter(inp, one))
+        types = {e.type for r in results for e in r.outcome.events}
+        views = {
+            name: build(self.state)
+            for name, (prefixes, build) in self.view_builders.items()
+            if any(t.startswith(prefixes) for t in types)
+        }
+        return results, views
+
+    def _write_batch(self, inputs: list[Input | RejectInput]) -> list[Committed]:
+        """Decide and write `inputs` in one transaction; raises (with SQLite rolled back, and
+        the state in memory then stale: the caller rebuilds it) when any part fails."""
         now = self.clock()
         keys = [(i.source, i.eid) for i in inputs if i.eid is not None]
         known = self.store.known(keys)
@@ -204,18 +264,28 @@ class Engine:
                 self.store.write_snapshot(self.state.seq, self.state.dumps(), now)
                 self._snapshot_seq = self.state.seq
             self.store.commit()
-        except BaseException as exc:
+        except BaseException:
             self.store.rollback()
-            if isinstance(exc, StoreError):
-                raise
-            raise StoreError(f"commit failed: {exc}") from exc
-        types = {e.type for r in results for e in r.outcome.events}
-        views = {
-            name: build(self.state)
-            for name, (prefixes, build) in self.view_builders.items()
-            if any(t.startswith(prefixes) for t in types)
-        }
-        return results, views
+            raise
+        return results
+
+    def _dead_letter(self, inp: Input | RejectInput, exc: BaseException) -> Committed:
+        """An input that cannot be stored on its own: rejected, kept with the reason. If even
+        that cannot be written, the store is failing: StoreError."""
+        error = f"Floorlink could not store this event: {type(exc).__name__}"
+        log.error("input dead-lettered", source=inp.source, type=inp.type, error=repr(exc)[:300])
+        payload = inp.payload if isinstance(inp, RejectInput) else _input_bytes(inp)
+        now = self.clock()
+        try:
+            self.store.begin()
+            self.store.write_dead_letter(inp.source, inp.eid, f"{error}: {exc!r}", payload, now)
+            if inp.eid is not None and storable(inp.eid) and storable(inp.source):
+                self.store.write_rejected(inp.source, inp.eid, safe_text(inp.type), error, now)
+            self.store.commit()
+        except Exception as fatal:
+            self.store.rollback()
+            raise StoreError(f"the store cannot be written: {fatal}") from fatal
+        return Committed(inp, Outcome("rejected", error, 500))
 
     def _one(
         self,
@@ -232,6 +302,7 @@ class Engine:
                     return Committed(inp, Outcome("duplicate"))
                 return Committed(inp, Outcome("rejected", prior, 422))
         if isinstance(inp, RejectInput):
+            self.store.write_dead_letter(inp.source, inp.eid, inp.error, inp.payload, now)
             if inp.eid is not None:
                 self.store.write_rejected(inp.source, inp.eid, inp.type, inp.error, now)
                 seen[(inp.source, inp.eid)] = inp.error
@@ -252,3 +323,9 @@ class Engine:
         self.store.write(Written(outcome.events, outcome.effects, tables), now)
         seen[(inp.source, inp.eid)] = None
         return Committed(inp, outcome, tables)
+
+
+def _input_bytes(inp: Input) -> bytes:
+    """An input as JSON bytes for the dead letters, whatever text it holds."""
+    body = {"source": inp.source, "id": inp.eid, "type": inp.type, "at": inp.at, "data": inp.data}
+    return json.dumps(body, default=str).encode()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import time
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -139,3 +140,30 @@ def configure_logging(level: str = "info", fmt: str = "auto") -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(max(numeric, logging.WARNING))  # the libraries' INFO chatter stays out
+
+
+class Throttle:
+    """Warnings rate-limited per reason: a flood of bad input must not flood the journal.
+
+    The first `burst` warnings of one event text in a window are logged; the rest are counted,
+    and the next one logged after the window says how many were suppressed."""
+
+    def __init__(self, burst: int = 10, window_s: float = 60.0) -> None:
+        self.burst = burst
+        self.window_s = window_s
+        self._seen: dict[str, tuple[float, int, int]] = {}  # event -> (window start, n, dropped)
+
+    def warning(self, logger: Any, event: str, **fields: Any) -> None:
+        now = time.monotonic()
+        start, n, dropped = self._seen.get(event, (now, 0, 0))
+        if now - start >= self.window_s:
+            start, n = now, 0
+        if n < self.burst:
+            if dropped:
+                fields["suppressed"] = dropped
+            logger.warning(event, **fields)
+            self._seen[event] = (start, n + 1, 0)
+        else:
+            self._seen[event] = (start, n, dropped + 1)
+        if len(self._seen) > 1000:  # reasons are code constants; this only bounds a mistake
+            self._seen.clear()

@@ -42,6 +42,7 @@ async def start_http(app: App, config: Config) -> web.AppRunner:
 
 async def run_daemon(config: Config) -> int:
     configure_logging(config.log.level, config.log.format)
+    signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # broken sockets are errors to handle, not death
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from floorlink.daemon.core.state import Effect, Event
+from floorlink.daemon.core.text import safe_text
 
 SNAPSHOTS_KEPT = 3
 
@@ -65,7 +66,21 @@ MIGRATIONS: tuple[str, ...] = (
         object TEXT NOT NULL
     );
     """,
+    # v2: inputs that could not be processed, kept with their reason (bounded, newest kept)
+    """
+    CREATE TABLE dead_letters (
+        id       INTEGER PRIMARY KEY,
+        source   TEXT NOT NULL,
+        eid      TEXT,
+        reason   TEXT NOT NULL,
+        payload  BLOB,
+        received INTEGER NOT NULL
+    );
+    """,
 )
+
+#: Dead letters kept; older ones are pruned (a flood of garbage must not fill the SD card).
+DEAD_LETTERS_KEPT = 10_000
 
 
 class StoreError(Exception):
@@ -228,6 +243,37 @@ class Store:
             " VALUES (?,?,?,?,?)",
             (source, eid, etype, error, now),
         )
+
+    def write_dead_letter(
+        self, source: str, eid: str | None, reason: str, payload: bytes | None, now: int
+    ) -> None:
+        """Keep an input we could not process, with why (texts made storable first)."""
+        cur = self.db.execute(
+            "INSERT INTO dead_letters (source, eid, reason, payload, received) VALUES (?,?,?,?,?)",
+            (safe_text(source), None if eid is None else safe_text(eid), safe_text(reason),
+             payload, now),
+        )  # fmt: skip
+        if cur.lastrowid is not None and cur.lastrowid % 1000 == 0:
+            self.db.execute(
+                "DELETE FROM dead_letters WHERE id <= ?", (cur.lastrowid - DEAD_LETTERS_KEPT,)
+            )
+
+    def dead_letters(self, limit: int = 100) -> list[dict[str, Any]]:
+        cur = self.db.execute(
+            "SELECT id, source, eid, reason, received FROM dead_letters ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+        keys = ("id", "source", "eid", "reason", "received")
+        return [dict(zip(keys, row, strict=True)) for row in cur]
+
+    def last_seq(self) -> int:
+        row = self.db.execute("SELECT max(seq) FROM events").fetchone()
+        return int(row[0] or 0)
+
+    def snapshots(self) -> list[tuple[int, str]]:
+        """Every kept snapshot, newest first."""
+        cur = self.db.execute("SELECT seq, state FROM snapshots ORDER BY seq DESC")
+        return [(int(seq), str(state)) for seq, state in cur]
 
     def write_snapshot(self, seq: int, state: str, now: int) -> None:
         self.db.execute(

@@ -76,6 +76,7 @@ class BrokerLink:
         self.generation = 0
         self.connected = False
         self.reconnects = 0
+        self.failures = 0
         self._client: aiomqtt.Client | None = None
         self._stop = asyncio.Event()
 
@@ -138,6 +139,11 @@ class BrokerLink:
                     log.warning("broker connection lost", error=str(exc))
                 else:
                     log.debug("broker unreachable", error=str(exc))
+            except Exception as exc:  # anything else: say so and reconnect, never end intake
+                if self._stop.is_set():
+                    break
+                self.failures += 1
+                log.error("broker link failed: reconnecting", error=repr(exc)[:300], exc_info=exc)
             finally:
                 self._client = None
                 self._set_connected(False)

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from floorlink.daemon.core.state import Input
+from floorlink.daemon.core.text import storable
 from floorlink.daemon.core.timeutil import parse_rfc3339
 
 MAX_PAYLOAD_BYTES = 16 * 1024
@@ -99,13 +100,16 @@ class PosEvent(BaseModel):
 
 
 class PosRejected(Exception):
-    """A payload we cannot take. `eid` is the event id when one could be read (then the terminal
-    gets a `rejected` ack); without it there is nobody to answer and the shell logs and counts."""
+    """A payload we cannot take. `eid` is the event id when it is a valid one (the store keys the
+    rejection by it, so a resend is answered the same); `reply_id` is whatever id the payload
+    carried, valid or not (too long, not Unicode), so the terminal still hears why. With neither
+    there is nobody to answer: the shell logs, counts and dead-letters it."""
 
-    def __init__(self, error: str, eid: str | None) -> None:
+    def __init__(self, error: str, eid: str | None, reply_id: str | None = None) -> None:
         super().__init__(error)
         self.error = error
         self.eid = eid
+        self.reply_id = reply_id if reply_id is not None else eid
 
 
 def _describe(err: Any) -> str:
@@ -134,12 +138,28 @@ def parse_pos_event(terminal: str, payload: bytes) -> Input:
             f"payload is {len(payload)} bytes; the limit is 16 KiB", _peek_id(payload)
         )
     try:
-        raw = json.loads(payload.decode("utf-8"))
+        text = payload.decode("utf-8")
+        raw = json.loads(text)
     except (UnicodeDecodeError, ValueError) as exc:
         raise PosRejected(f"payload is not UTF-8 JSON: {exc}", None) from None
+    except RecursionError:
+        raise PosRejected("payload is nested too deeply to be a POS event", None) from None
     if not isinstance(raw, dict):
         raise PosRejected("payload must be one JSON object", None)
-    eid = raw.get("id") if isinstance(raw.get("id"), str) and 0 < len(raw["id"]) <= 64 else None
+    rid = raw.get("id") if isinstance(raw.get("id"), str) else None
+    # Valid UTF-8 bytes can hold a lone surrogate only as a JSON escape: check only then.
+    unicode_ok = "\\u" not in text or storable(json.dumps(raw, ensure_ascii=False))
+    eid = rid if rid is not None and 0 < len(rid) <= 64 and storable(rid) else None
+    if not unicode_ok:
+        raise PosRejected(
+            "payload holds text that is not valid Unicode (a lone UTF-16 surrogate such as"
+            " \\ud800)",
+            eid,
+            rid,
+        )
+    if rid is not None and eid is None:
+        why = "at most 64 characters" if len(rid) > 64 else "1 to 64 characters"
+        raise PosRejected(f"id: expected {why}, got {len(rid)}", None, rid)
     try:
         event = PosEvent.model_validate(raw)
     except ValidationError as exc:
@@ -155,7 +175,7 @@ def _peek_id(payload: bytes) -> str | None:
     """The id of an oversized payload, if it is readable JSON at all, so the terminal hears why."""
     try:
         raw = json.loads(payload)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if isinstance(raw, dict) and isinstance(raw.get("id"), str) and 0 < len(raw["id"]) <= 64:
         return str(raw["id"])

@@ -75,7 +75,7 @@ async def test_a_registered_source_feeds_the_floor(
     app = App(config)
     await app.start()
     try:
-        source = app.supervisor.components[0]
+        source = app.sources[0]
         assert isinstance(source, DummySource)
         await asyncio.wait_for(source.done.wait(), 10)
         assert source.results == ["accepted", "duplicate"]
