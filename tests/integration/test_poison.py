@@ -23,7 +23,8 @@ def now() -> str:
 
 
 def event(eid: str, **fields: object) -> bytes:
-    body = {"id": eid, "type": "check.opened", "at": now(), "check": "c1", "table": "1"}
+    body: dict[str, object] = {"id": eid, "type": "check.opened", "at": now()}
+    body |= {"check": "c1", "table": "1"}
     body.update(fields)
     return json.dumps(body).encode()
 
