@@ -14,6 +14,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -33,6 +34,7 @@ from floorlink.daemon.core.floor import STATUSES, TableSpec
 from floorlink.daemon.core.state import Input, Outcome, State
 from floorlink.daemon.engine import Committed, Engine, RejectInput, now_ms
 from floorlink.daemon.logs import Throttle
+from floorlink.daemon.reserve import SpaceReserve
 from floorlink.daemon.service import (
     JSON,
     AddToWaitlist,
@@ -70,6 +72,7 @@ def warn(event: str, **fields: Any) -> None:
 
 
 STOP_DRAIN_S = 3.0
+SPACE_PROBE_S = 2.0
 OUTBOX_GAUGE_S = 1.0
 
 
@@ -88,8 +91,15 @@ class App:
         self.tz = ZoneInfo(config.site.timezone)
         self.specs = tuple(TableSpec(t.id, t.seats, t.section) for t in config.tables)
         self.layout = {t.id: t for t in config.tables}
+        reserve = None
+        if config.store.path != ":memory:":
+            reserve_path = Path(config.store.path).with_suffix(".reserve")
+            reserve = SpaceReserve(reserve_path, config.store.reserve_mb * 1024 * 1024)
         self.engine = Engine(
-            Store(config.store.path), lambda: build_state(config), config.store.snapshot_every
+            Store(config.store.path),
+            lambda: build_state(config),
+            config.store.snapshot_every,
+            reserve=reserve,
         )
         self.engine.view_builders["waitlist"] = (
             ("waitlist.",),
@@ -159,6 +169,7 @@ class App:
         sup.add(TaskComponent("mqtt.link", self.link.run, self._link_health))
         sup.add(TaskComponent("paging.timers", self._timers))
         sup.add(TaskComponent("outbox.gauges", self._outbox_gauges))
+        sup.add(TaskComponent("store.space", self._space_probe))
         context = SourceContext(self._submit_counted, self.tz, config.table_ids, now_ms)
         self.sources = [
             sup.add(make_source(entry.kind, entry.name, entry.options(), context))
@@ -195,6 +206,14 @@ class App:
     def fatal(self) -> BaseException | None:
         """Set when a critical component (the store writer) failed: the daemon must stop."""
         return self.supervisor.fatal
+
+    async def _space_probe(self) -> None:
+        """While the disk is full, look for space every few seconds, so the box resumes (and says
+        so) even when no event arrives to try."""
+        while True:
+            await asyncio.sleep(SPACE_PROBE_S)
+            if not self.engine.writable and await self.engine.call(self.engine.check_space):
+                self._broadcast("status", self.status())
 
     def _link_health(self) -> Health:
         return Health(self.link.connected, "" if self.link.connected else "broker not connected")
@@ -453,6 +472,8 @@ class App:
             reasons.append("the MQTT broker is not connected")
         if self.fatal is not None:
             reasons.append(f"the store failed: {self.fatal}")
+        if not self.engine.writable:
+            reasons.append("the disk is full: new events are refused until space returns")
         components = {
             name: {
                 "state": state.phase,
@@ -464,6 +485,7 @@ class App:
         }
         return {
             "store": self.store_open and self.fatal is None,
+            "store_writable": self.engine.writable,
             "broker": self.link.connected,
             "cloud": "disabled" if self.bridge is None else ("ok" if self.bridge.up else "down"),
             "outbox_alarm": self.outbox_alarm,

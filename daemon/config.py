@@ -57,6 +57,9 @@ class StoreCfg(Model):
     snapshot_every: Annotated[int, Field(ge=1)] = Field(
         1000, description="events between snapshots"
     )
+    reserve_mb: Annotated[int, Field(ge=0, le=1024)] = Field(
+        8, description="disk space held beside the store, released when the disk fills"
+    )
 
 
 class Mqtt(Model):

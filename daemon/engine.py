@@ -10,12 +10,18 @@ The state in memory changes only when the commit does: when a batch fails, SQLit
 the state is rebuilt from the store (snapshot + log), then the batch's inputs are retried one by
 one. An input that fails alone is answered `rejected` and kept in the dead letters with the reason;
 only when even that cannot be written is the store itself failing (StoreError, fatal).
+
+A full disk is not fatal: the engine releases its space reserve (daemon/reserve.py), refuses new
+inputs with a `rejected` answer that says the box is full (nothing is acknowledged and then lost),
+keeps serving what is in memory, and resumes by itself once the reserve can be made again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
+import sqlite3
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
@@ -24,14 +30,17 @@ from typing import Any, TypeVar
 
 import structlog
 
+from floorlink.daemon import metrics
 from floorlink.daemon.core.state import Input, Outcome, State
 from floorlink.daemon.core.text import safe_text, storable
+from floorlink.daemon.reserve import SpaceReserve
 from floorlink.daemon.store import OutboxRow, Store, StoreError, Written
 
 log = structlog.get_logger(__name__)
 
 MAX_BATCH = 256
 T = TypeVar("T")
+DISK_FULL = "Floorlink's disk is full: this event was not saved. Send it again later."
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,8 +77,11 @@ class Engine:
         make_state: Callable[[], State],
         snapshot_every: int = 1000,
         clock: Callable[[], int] = now_ms,
+        reserve: SpaceReserve | None = None,
     ) -> None:
         self.store = store
+        self.reserve = reserve
+        self.writable = True
         self.make_state = make_state
         self.state = make_state()
         self.snapshot_every = snapshot_every
@@ -96,17 +108,51 @@ class Engine:
         await self.call(self._open)
 
     def _open(self) -> None:
-        self.store.open()
+        try:
+            self.store.open()
+        except StoreError as exc:
+            # On a full disk SQLite may say "disk I/O error" while making its WAL and shm files.
+            if self.reserve is None or (not _disk_full(exc) and self.reserve.room()):
+                raise
+            self.reserve.release()  # room to open the WAL; writes stay refused until space returns
+            self.store.open()
+            self._enter_full(exc)
         self._rebuild()
         self.tables = {tid: self.state.table_object(tid) for tid in self.state.floor.specs}
         self.views = {name: build(self.state) for name, (_, build) in self.view_builders.items()}
-        self.store.begin()
         try:
+            self.store.begin()
             self.store.write_tables(self.tables)
             self.store.commit()
-        except BaseException:
+        except BaseException as exc:
             self.store.rollback()
-            raise
+            if not _disk_full(exc):
+                raise
+            self._enter_full(exc)
+        short = self.reserve is not None and not self.reserve.room()
+        if self.writable and not self.check_space() and short:
+            self._enter_full(OSError(errno.ENOSPC, "no room for the space reserve"))
+
+    def check_space(self) -> bool:
+        """On the store thread: hold the reserve again if the disk has room; True while writable.
+        Called on every batch while the disk is full, and by the daemon's space probe."""
+        if self.reserve is not None and not self.reserve.ensure():
+            if self.writable:
+                log.warning("no room for the space reserve", path=str(self.reserve.path))
+            return self.writable
+        if not self.writable:
+            log.warning("disk space is back: saving events again")
+            self.writable = True
+            metrics.STORE_WRITABLE.set(1)
+        return True
+
+    def _enter_full(self, exc: BaseException) -> None:
+        if self.reserve is not None:
+            self.reserve.release()
+        if self.writable:
+            log.error("the disk is full: refusing new events until space returns", error=str(exc))
+        self.writable = False
+        metrics.STORE_WRITABLE.set(0)
 
     def _rebuild(self) -> None:
         """The state from the newest snapshot that loads and is not ahead of the log, plus the
@@ -224,22 +270,34 @@ class Engine:
         self, inputs: Iterable[Input | RejectInput]
     ) -> tuple[list[Committed], dict[str, Any]]:
         inputs = list(inputs)
+        if not self.writable and not self.check_space():
+            return [_refused(inp) for inp in inputs], {}
         try:
             results = self._write_batch(inputs)
         except Exception as exc:
+            self._rebuild()
+            if _disk_full(exc):
+                self._enter_full(exc)
+                return [_refused(inp) for inp in inputs], {}
             log.error(
                 "batch not stored: state rolled back, retrying its inputs one by one",
                 error=repr(exc)[:300],
                 inputs=len(inputs),
             )
-            self._rebuild()
             results = []
             for inp in inputs:
+                if not self.writable:
+                    results.append(_refused(inp))
+                    continue
                 try:
                     results.extend(self._write_batch([inp]))
                 except Exception as one:
                     self._rebuild()
-                    results.append(self._dead_letter(inp, one))
+                    if _disk_full(one):
+                        self._enter_full(one)
+                        results.append(_refused(inp))
+                    else:
+                        results.append(self._dead_letter(inp, one))
         types = {e.type for r in results for e in r.outcome.events}
         views = {
             name: build(self.state)
@@ -284,6 +342,9 @@ class Engine:
             self.store.commit()
         except Exception as fatal:
             self.store.rollback()
+            if _disk_full(fatal):
+                self._enter_full(fatal)
+                return _refused(inp)
             raise StoreError(f"the store cannot be written: {fatal}") from fatal
         return Committed(inp, Outcome("rejected", error, 500))
 
@@ -323,6 +384,25 @@ class Engine:
         self.store.write(Written(outcome.events, outcome.effects, tables), now)
         seen[(inp.source, inp.eid)] = None
         return Committed(inp, outcome, tables)
+
+
+def _refused(inp: Input | RejectInput) -> Committed:
+    """Not stored because the disk is full: rejected, so the sender keeps it and sends it again."""
+    return Committed(inp, Outcome("rejected", DISK_FULL, 503))
+
+
+def _disk_full(exc: BaseException | None) -> bool:
+    """SQLITE_FULL or ENOSPC anywhere in the exception's chain."""
+    while exc is not None:
+        if isinstance(exc, sqlite3.Error) and (
+            getattr(exc, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL
+            or "database or disk is full" in str(exc)
+        ):
+            return True
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _input_bytes(inp: Input) -> bytes:

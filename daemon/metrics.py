@@ -50,3 +50,7 @@ COMPONENT_RESTARTS = Counter(
     "Times the supervisor restarted a failed component",
     ["component"],
 )
+STORE_WRITABLE = Gauge(
+    "floorlink_store_writable", "1 while the store takes writes; 0 while the disk is full"
+)
+STORE_WRITABLE.set(1)

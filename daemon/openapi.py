@@ -159,6 +159,7 @@ SCHEMAS: dict[str, Any] = {
         "required": ["store", "broker", "cloud", "pager", "ready", "reasons"],
         "properties": {
             "store": {"type": "boolean"},
+            "store_writable": {"type": "boolean"},
             "broker": {"type": "boolean"},
             "cloud": {"enum": ["ok", "down", "disabled"]},
             "pager": {"enum": ["ok", "down", "disabled"]},
