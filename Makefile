@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 TYPECHECK := build/typecheck/floorlink
 CODE := daemon drivers bridge paging tests bench
 
-.PHONY: all demo test lint fmt bench system-deps venv clean install uninstall
+.PHONY: all demo test lint fmt bench system-deps venv clean install uninstall screenshots
 
 all: test
 
@@ -70,3 +70,7 @@ uninstall:
 
 clean:
 	rm -rf build $(VENV) .mypy_cache .pytest_cache .ruff_cache *.egg-info
+
+## The README's and docs/ screenshots, from the real example floor in real Chromium.
+screenshots: venv
+	FLOORLINK_SCREENSHOTS=docs $(BIN)/pytest -q tests/http/test_layout.py -k example

@@ -495,6 +495,7 @@ class App:
             "ready": not reasons,
             "site": self.config.site.id,
             "site_name": self.config.site.name or self.config.site.id,
+            "timezone": self.config.site.timezone,
             "version": _version(),
             "reasons": reasons,
             "degraded": self.supervisor.degraded(),

@@ -166,6 +166,7 @@ SCHEMAS: dict[str, Any] = {
             "ready": {"type": "boolean"},
             "site": {"type": "string"},
             "site_name": {"type": "string"},
+            "timezone": {"type": "string"},
             "version": {"type": "string"},
             "reasons": {"type": "array", "items": {"type": "string"}},
             "outbox_alarm": {"type": "boolean"},

@@ -130,6 +130,7 @@ function esc(s) {
 
 function renderAll() {
   $("site-name").textContent = state.status?.site_name || "Floorlink";
+  tick();
   renderLegend(); renderFloor(); renderWaitlist(); renderReservations(); renderCounts(); renderBanners();
 }
 
@@ -138,50 +139,101 @@ function renderLegend() {
     .map(([k, w]) => `<span style="--c: var(--${k})">${w}</span>`).join("");
 }
 
+// ---- the floor: a plan that never overlaps, a grid when it cannot fit, a list on a phone -------
+// Tile sizes in px, set inline so the layout arithmetic and what is drawn always agree.
+const TILE = { square: [166, 124], rect: [204, 124], round: [172, 132] };
+const GAP = 10;                 // px between two tiles at the least
+const LIST_BELOW = 600;         // px of floor width: below it, a list grouped by section
+const MAX_PLAN_HEIGHTS = 3;     // a plan taller than this many screens becomes a grid
+const ATTENTION = { bussing: 1, check_dropped: 2, seated: 3, reserved: 4, available: 5, blocked: 6 };
+
+function tileSize(t) { return TILE[t.shape] || TILE.square; }
+
+function floorMode(tables, width) {
+  if (width < LIST_BELOW) return { mode: "list" };
+  if (!tables.length || !tables.every((t) => t.x != null && t.y != null)) return { mode: "grid" };
+  const plan = planLayout(tables, width, Math.max(320, window.innerHeight - 160));
+  return plan ? { mode: "plan", plan } : { mode: "grid" };
+}
+
+// Scale the configured 0-100 positions to the width there is, then make the plan as tall as it
+// must be so that every pair of tiles is apart on at least one axis. Two tiles on the same row
+// that cannot be apart across the width make the plan impossible: the caller falls back to a grid.
+function planLayout(tables, width, minHeight) {
+  const xs = tables.map((t) => t.x), ys = tables.map((t) => t.y);
+  const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
+  const norm = (v, lo, hi) => (hi > lo ? (v - lo) / (hi - lo) : 0.5);
+  const maxW = Math.max(...tables.map((t) => tileSize(t)[0]));
+  const maxH = Math.max(...tables.map((t) => tileSize(t)[1]));
+  const padX = maxW / 2 + GAP, padY = maxH / 2 + GAP;
+  const innerW = width - 2 * padX;
+  if (innerW <= 0) return null;
+  const pts = tables.map((t) => [norm(t.x, x0, x1), norm(t.y, y0, y1), ...tileSize(t)]);
+  let innerH = Math.max(0, minHeight - 2 * padY);
+  for (let i = 0; i < pts.length; i++) {
+    for (let j = i + 1; j < pts.length; j++) {
+      const [xa, ya, wa, ha] = pts[i], [xb, yb, wb, hb] = pts[j];
+      if (Math.abs(xa - xb) * innerW >= (wa + wb) / 2 + GAP) continue;
+      const dy = Math.abs(ya - yb);
+      if (dy === 0) return null;
+      innerH = Math.max(innerH, ((ha + hb) / 2 + GAP) / dy);
+    }
+  }
+  if (innerH + 2 * padY > MAX_PLAN_HEIGHTS * Math.max(window.innerHeight, 480)) return null;
+  const pos = new Map(tables.map((t, i) => [t.table, [padX + pts[i][0] * innerW, padY + pts[i][1] * innerH]]));
+  return { height: Math.ceil(innerH + 2 * padY), pos };
+}
+
+function attention(t) {
+  const mins = minutesSince(t.since);
+  const late = mins != null && LATE_MINUTES[t.status] != null && mins >= LATE_MINUTES[t.status];
+  return (late ? 0 : ATTENTION[t.status] || 9);
+}
+
+let lastLayout = "";
 function renderFloor() {
   const floor = $("floor");
   const tables = [...state.tables.values()];
-  const planned = tables.length && tables.every((t) => t.x != null && t.y != null);
-  floor.className = planned ? "floor" : "floor grid";
+  const width = $("floor-wrap").clientWidth - 20;
+  const { mode, plan } = floorMode(tables, width);
+  floor.className = `floor ${mode}`;
+  floor.style.height = plan ? `${plan.height}px` : "";
   floor.innerHTML = "";
   const sections = new Map();
   for (const t of tables) {
     if (!sections.has(t.section)) sections.set(t.section, []);
     sections.get(t.section).push(t);
   }
-  const place = planned ? placer(tables) : null;
   for (const [name, list] of sections) {
-    const label = document.createElement("div");
-    label.className = "section-label";
-    label.textContent = name;
-    if (place) {
-      const [left, top] = place(Math.min(...list.map((t) => t.x)), Math.min(...list.map((t) => t.y)));
-      label.style.left = `max(0px, calc(${left}% - 72px))`;
-      label.style.top = `max(0px, calc(${top}% - 88px))`;
+    if (mode !== "plan") {
+      const label = document.createElement("h3");
+      label.className = "section-label";
+      label.textContent = name;
+      floor.appendChild(label);
     }
-    floor.appendChild(label);
+    if (mode === "list") list.sort((a, b) => attention(a) - attention(b) || a.table.localeCompare(b.table, undefined, { numeric: true }));
     for (const t of list) {
       const el = document.createElement("button");
       el.type = "button";
       el.id = `table-${t.table}`;
       el.dataset.table = t.table;
       el.dataset.testid = "table";
-      if (place) { const [left, top] = place(t.x, t.y); el.style.left = `${left}%`; el.style.top = `${top}%`; }
+      if (plan) {
+        const [cx, cy] = plan.pos.get(t.table);
+        const [w, h] = tileSize(t);
+        Object.assign(el.style, { left: `${cx - w / 2}px`, top: `${cy - h / 2}px`, width: `${w}px`, height: `${h}px` });
+      }
       el.addEventListener("click", () => openTable(t.table));
       floor.appendChild(el);
       renderTable(t.table);
     }
   }
+  lastLayout = `${mode}:${width}:${tables.length}`;
 }
-
-// Config positions are 0-100: stretch the plan over the whole floor, with a margin of about
-// half a table so none is cut at the edge.
-function placer(tables) {
-  const xs = tables.map((t) => t.x), ys = tables.map((t) => t.y);
-  const [x0, x1, y0, y1] = [Math.min(...xs), Math.max(...xs), Math.min(...ys), Math.max(...ys)];
-  const fit = (v, lo, hi, m0, m1) => (hi > lo ? m0 + ((v - lo) / (hi - lo)) * (100 - m0 - m1) : 50);
-  return (x, y) => [fit(x, x0, x1, 12, 12), fit(y, y0, y1, 18, 12)];
-}
+new ResizeObserver(() => {
+  const width = $("floor-wrap").clientWidth - 20;
+  if (state.tables.size && lastLayout !== `${floorMode([...state.tables.values()], width).mode}:${width}:${state.tables.size}`) renderFloor();
+}).observe($("floor-wrap"));
 
 function renderTable(id) {
   const t = state.tables.get(id);
@@ -189,6 +241,9 @@ function renderTable(id) {
   if (!t || !el) { if (t) renderFloor(); return; }
   const mins = minutesSince(t.since);
   const late = mins != null && LATE_MINUTES[t.status] != null && mins >= LATE_MINUTES[t.status];
+  if ($("floor").classList.contains("list") && el.dataset.status && el.dataset.status !== t.status) {
+    renderFloor(); return; // a list is ordered by what needs attention: re-order it
+  }
   el.className = `table ${t.shape || "square"}${late ? " late" : ""}`;
   el.dataset.status = t.status;
   el.style.setProperty("--c", `var(--${t.status})`);
@@ -215,24 +270,56 @@ function renderCounts() {
     + `<span>Guests seated <b>${covers}</b></span>`;
 }
 
+// The waitlist opens on the parties not yet seated (paged ones too: they are on their way to the
+// stand and need their Seat button at hand), longest first, under a one-line summary; only the
+// paged, and the done, are a tap away.
+let waitlistView = "waiting";
+const WAITLIST_VIEWS = {
+  waiting: (e) => e.status === "waiting" || e.status === "paged",
+  paged: (e) => e.status === "paged",
+  done: (e) => e.status !== "waiting" && e.status !== "paged",
+};
+for (const tab of document.querySelectorAll(".tabs [data-view]")) {
+  tab.addEventListener("click", () => { waitlistView = tab.dataset.view; renderWaitlist(); });
+}
+
+function waitedOf(e) {
+  const active = e.status === "waiting" || e.status === "paged";
+  return active ? (minutesSince(e.added_at) ?? 0) : (e.waited_minutes ?? minutesSince(e.added_at) ?? 0);
+}
+
 function renderWaitlist() {
   const list = $("waitlist");
   const active = state.waitlist.filter((e) => e.status === "waiting" || e.status === "paged");
   $("wl-count").textContent = active.length;
-  if (!state.waitlist.length) { list.innerHTML = `<li class="empty">Nobody is waiting.</li>`; return; }
+  const waiting = state.waitlist.filter(WAITLIST_VIEWS.waiting);
+  const paged = waiting.filter((e) => e.status === "paged").length;
+  const longest = Math.max(0, ...waiting.map(waitedOf));
+  const nextQuote = waiting.length ? waiting.reduce((a, b) => (waitedOf(a) >= waitedOf(b) ? a : b)).quoted_minutes : null;
+  $("wl-summary").textContent = waiting.length
+    ? `${waiting.length} waiting${paged ? ` (${paged} paged)` : ""}, longest ${longest} min`
+      + `${nextQuote != null ? `, next quote ${nextQuote} min` : ""}`
+    : "Nobody is waiting.";
+  for (const tab of document.querySelectorAll(".tabs [data-view]")) {
+    const n = state.waitlist.filter(WAITLIST_VIEWS[tab.dataset.view]).length;
+    tab.setAttribute("aria-selected", String(tab.dataset.view === waitlistView));
+    tab.textContent = `${tab.dataset.view[0].toUpperCase()}${tab.dataset.view.slice(1)} (${n})`;
+  }
+  const shown = state.waitlist.filter(WAITLIST_VIEWS[waitlistView]).sort((a, b) => waitedOf(b) - waitedOf(a));
+  if (!shown.length) { list.innerHTML = `<li class="empty">No party here.</li>`; return; }
   list.innerHTML = "";
-  for (const e of state.waitlist) {
+  for (const e of shown) {
     const li = document.createElement("li");
     li.dataset.entry = e.id;
     li.dataset.status = e.status;
     li.className = e.status === "paged" ? "paged" : (e.status === "waiting" ? "" : "done");
     const active = e.status === "waiting" || e.status === "paged";
-    const waited = active ? (minutesSince(e.added_at) ?? 0) : (e.waited_minutes ?? minutesSince(e.added_at) ?? 0);
+    const waited = waitedOf(e);
     const over = active && e.quoted_minutes != null && waited > e.quoted_minutes;
     li.innerHTML = `<div><b>${esc(e.name)}</b> · ${e.party_size}`
       + `<div class="meta">${e.status}${e.pager ? ` · pager ${e.pager}` : ""} · quoted ${e.quoted_minutes ?? "?"} min`
       + ` · <span class="${over ? "over" : ""}">waited ${waited} min</span>${e.table ? ` · table ${esc(e.table)}` : ""}</div></div>`;
-    if (e.status === "waiting" || e.status === "paged") {
+    if (active) {
       const btns = document.createElement("div");
       btns.className = "btns";
       btns.append(
@@ -257,7 +344,7 @@ function renderReservations() {
   const list = $("reservations");
   if (!state.reservations.length) { list.innerHTML = renderConflicts() + `<li class="empty">No reservations in the next hours.</li>`; return; }
   list.innerHTML = renderConflicts() + state.reservations.map((r) => `<li><div><b>${esc(r.name)}</b> · ${r.party_size}${r.vip ? " ★" : ""}`
-    + `<div class="meta">${new Date(r.time).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`
+    + `<div class="meta">${new Date(r.time).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", timeZone: state.status?.timezone || undefined })}`
     + `${r.table ? ` · table ${esc(r.table)}${r.held ? " (held)" : ""}` : ""} · ${esc(r.status)}</div></div></li>`).join("");
 }
 
@@ -345,7 +432,8 @@ $("walkin").addEventListener("submit", async (ev) => {
 
 // ---- clock and minute counters ---------------------------------------------------------------
 function tick() {
-  $("clock").textContent = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  const timeZone = state.status?.timezone || undefined; // the site's zone, not the tablet's
+  $("clock").textContent = new Date().toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", timeZone });
   for (const id of state.tables.keys()) renderTable(id);
 }
 setInterval(() => { tick(); renderWaitlist(); }, 30000);

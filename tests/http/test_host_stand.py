@@ -91,6 +91,7 @@ async def test_the_floor_lives_and_a_walk_in_is_added_paged_and_seated(
     await page.click('[data-testid="seat-at-21"]')
     await page.wait_for_selector('[data-table="21"][data-status="seated"]')
     assert "Kim" in await page.inner_text('[data-table="21"]')
+    await page.click('[data-testid="wl-tab-done"]')  # seated parties are under Done
     await page.wait_for_selector('[data-testid="waitlist"] li[data-status="seated"]')
 
 

@@ -4,6 +4,7 @@ the screenshots in docs/ (a busy floor shows more than a fresh daemon can)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -108,7 +109,7 @@ def border(page: Page, table: str) -> str:
 
 
 def test_the_staged_floor_shows_everything_and_takes_every_action(
-    server: ThreadServer, browser: Browser
+    server: ThreadServer, browser: Browser, tmp_path: Path
 ) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     unlock(page, server.url)
@@ -127,7 +128,9 @@ def test_the_staged_floor_shows_everything_and_takes_every_action(
     assert "(held)" in page.inner_text("#reservations")
     # Kim waited 14 minutes on a 10-minute quote
     assert page.locator('[data-testid="waitlist"] li[data-entry="w-1"] .over').count() == 1
-    page.screenshot(path=str(ROOT / "docs" / "host-stand.png"))
+    # a staged scene with every status: an extra beside the real example floor's screenshots
+    shots = ROOT / "docs" if os.environ.get("FLOORLINK_SCREENSHOTS") == "docs" else tmp_path
+    page.screenshot(path=str(shots / "host-stand-staged.png"))
 
     # a change from the POS: the table changes colour
     before = border(page, "7")
@@ -172,6 +175,7 @@ def test_the_staged_floor_shows_everything_and_takes_every_action(
     page.click('[data-testid="seat-at-B2"]')
     page.wait_for_selector('[data-table="B2"][data-status="seated"]')
     assert "Ode" in page.inner_text('[data-table="B2"]')
+    page.click('[data-testid="wl-tab-done"]')  # seated parties are under Done
     assert ode.get_attribute("data-status") == "seated"
 
     # the broker goes: a banner says so
@@ -179,10 +183,11 @@ def test_the_staged_floor_shows_everything_and_takes_every_action(
     page.wait_for_selector(".banner.warn >> text=POS broker")
 
 
-def test_portrait_tablet(server: ThreadServer, browser: Browser) -> None:
+def test_portrait_tablet(server: ThreadServer, browser: Browser, tmp_path: Path) -> None:
     page = browser.new_page(viewport={"width": 800, "height": 1280})
     unlock(page, server.url)
-    page.screenshot(path=str(ROOT / "docs" / "host-stand-portrait.png"))
+    shots = ROOT / "docs" if os.environ.get("FLOORLINK_SCREENSHOTS") == "docs" else tmp_path
+    page.screenshot(path=str(shots / "host-stand-staged-portrait.png"))
     box = page.locator('[data-table="4"]').bounding_box()
     assert box is not None and box["x"] + box["width"] <= 800
     # touch targets stay large
