@@ -345,6 +345,9 @@ def _sentence(err: Mapping[str, Any]) -> str:
     ctx = err.get("ctx") or {}
     got = _got(err.get("input"))
     bounds = _field_bounds(tuple(err["loc"]))
+    if not bounds:  # a plug-in's own options: the bound the error names
+        words = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+        bounds = "".join(f" {w} {ctx[k]}" for k, w in words.items() if k in ctx)
     if kind == "missing":
         return "missing (required)"
     if kind == "extra_forbidden":

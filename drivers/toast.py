@@ -179,9 +179,15 @@ class ToastSource(CloudPosSource):
         guests = guests if type(guests) is int and guests >= 1 else None
         server = _guid(order.get("server"))
         out: list[Input | RejectInput] = []
-        for check in order.get("checks") or []:
-            if isinstance(check, dict) and isinstance(check.get("guid"), str):
-                out.extend(self.check_inputs(order, check, table, guests, server, opened, modified))
+        checks = [
+            c
+            for c in order.get("checks") or []
+            if isinstance(c, dict) and isinstance(c.get("guid"), str)
+        ]
+        for n, check in enumerate(checks):
+            # the guests are the order's: a split check does not bring more people
+            party = guests if n == 0 else None
+            out.extend(self.check_inputs(order, check, table, party, server, opened, modified))
         return out, modified
 
     def check_inputs(
