@@ -527,7 +527,7 @@ def link_confidence(
     if res_table is not None and str(res_table) == check_table:
         table_score = 1.0
     elif res_table is None:
-        table_score = 0.4
+        table_score = 0.0  # time and size alone never reach the threshold
     else:
         return 0.0
     span = LINK_BEFORE_MS if delta < 0 else LINK_AFTER_MS
