@@ -188,7 +188,7 @@ class Cloud(Model):
     provider: str = Field("floorlink", description="reservation provider (docs/integrations.md)")
     url: str = Field("", description="https://... of the reservation system; empty: no cloud")
     token: SecretStr | None = None
-    pull_interval_seconds: Annotated[float, Field(gt=0, le=3600)] = 2
+    pull_interval_seconds: Annotated[float, Field(gt=0, le=3600)] = 1
     timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10
     outbox_alarm_events: Annotated[int, Field(ge=100)] = 200_000
 
