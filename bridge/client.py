@@ -141,8 +141,23 @@ class FloorlinkProvider:
     cannot_supply: frozenset[str] = frozenset()
     min_interval_s = 0.5
 
-    def __init__(self, client: CloudClient) -> None:
+    def __init__(self, client: CloudClient, context: ProviderContext | None = None) -> None:
         self.client = client
+        self.context = context
+
+    def _table(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The contract's table as this site's id when it is an alias ("T12" -> "12"); a name
+        that matches nothing is kept as sent (never held) and counted."""
+        table = record.get("table")
+        if self.context is None or table is None:
+            return record
+        tid = self.context.names.resolve(str(table))
+        if tid is None:
+            self.context.on_rejection(
+                f"reservation {record.get('id')}: table {table!r} matches no table"
+            )
+            return record
+        return {**record, "table": tid}
 
     def __repr__(self) -> str:
         return f"FloorlinkProvider({self.client!r})"
@@ -150,7 +165,7 @@ class FloorlinkProvider:
     async def pull(self, cursor: str | None) -> ProviderPage:
         page = await self.client.reservations(cursor)
         return ProviderPage(
-            [r.model_dump(exclude_none=True) for r in page.reservations],
+            [self._table(r.model_dump(exclude_none=True)) for r in page.reservations],
             page.cursor,
             more=bool(page.reservations),
         )
@@ -164,7 +179,7 @@ class FloorlinkProvider:
 
 def _floorlink(options: FloorlinkOptions, context: ProviderContext) -> FloorlinkProvider:
     return FloorlinkProvider(
-        CloudClient(context.url, context.token, context.site, context.timeout_s)
+        CloudClient(context.url, context.token, context.site, context.timeout_s), context
     )
 
 

@@ -107,6 +107,8 @@ class ResosProvider:
             if len(page) < self.options.limit:
                 break
             skip += len(page)
+        # No await from here on: once this returns, the puller queues the page in the same step,
+        # so `_sent` never runs ahead of what was handed over, even if the pull is cancelled.
         changed: list[dict[str, Any]] = []
         for raw in bookings:
             record = self.record(raw)

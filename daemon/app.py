@@ -507,6 +507,12 @@ class App:
             "degraded": self.supervisor.degraded(),
             "components": components,
             "rejections": self.rejections(),
+            "provider": None
+            if self.bridge is None
+            else {
+                "name": self.bridge.provider.name,
+                "cannot_supply": sorted(self.bridge.provider.cannot_supply),
+            },
             "reservations_linked": self.engine.views.get("links"),
         }
 
