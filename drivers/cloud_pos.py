@@ -35,6 +35,7 @@ log = structlog.get_logger(__name__)
 
 BACKOFF_MAX_S = 60.0
 OVERLAP_MS = 60_000
+MAX_REMEMBERED = 50_000
 
 
 class PollOptions(Options):
@@ -132,6 +133,8 @@ class CloudPosSource(Component):
     def reject(self, key: str, reason: str, count_only: bool = False) -> RejectInput | None:
         """Count (once per order) something the vendor sent that cannot be placed."""
         order = key.split(":", 1)[0]
+        if len(self._rejected) > MAX_REMEMBERED:
+            self._rejected.clear()  # a restaurant's orders of weeks: counting one again is fine
         if order not in self._rejected:
             self._rejected.add(order)
             self.rejections += 1
