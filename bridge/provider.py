@@ -67,8 +67,8 @@ class ProviderContext:
     tz: ZoneInfo
     names: TableNames
     url: str
-    token: str
-    timeout_s: float
+    token: str = field(repr=False)  # never in a repr or a log line
+    timeout_s: float = 10.0
     #: Called with a sentence each time the vendor names a table this site does not have.
     on_rejection: Callable[[str], None] = field(default=lambda reason: None)
 

@@ -378,3 +378,21 @@ def _check(
         "selections": selections or [],
         "payments": [{"tipAmount": 3.0}] if payment != "OPEN" and total else [],
     }
+
+
+async def test_wrong_credentials_blind_the_source_with_the_reason(
+    tmp_path: Path, broker: EmbeddedBroker, square: FakeSquare, toast: FakeToast
+) -> None:
+    extra = square_entry(square).replace(SQUARE_TOKEN, "wrong-token") + toast_entry(toast).replace(
+        TOAST_SECRET, "wrong-secret"
+    )
+    app = await started(tmp_path, broker, extra)
+    try:
+        await until(lambda: source(app, "input.square.front").blind is not None)
+        await until(lambda: source(app, "input.toast.main").blind is not None)
+        degraded = " ".join(app.status()["degraded"])
+        assert "square:front is blind: 401" in degraded and "toast:main is blind: 401" in degraded
+        assert square.refused >= 1 and toast.logins == 0
+        assert "wrong-token" not in degraded and "wrong-secret" not in degraded
+    finally:
+        await app.stop()
