@@ -278,7 +278,7 @@ async def main() -> dict[str, Any]:
             daemon.stop()
             broker.stop()
             nagle.stop()
-    for name in ("bench.paging", "bench.bridge_drain"):
+    for name in ("bench.paging", "bench.bridge_drain", "bench.reservation_sync"):
         with contextlib.suppress(ImportError):
             module = importlib.import_module(name)
             results[name.split(".")[1]] = await asyncio.to_thread(module.run)
@@ -313,6 +313,12 @@ def print_table(r: dict[str, Any]) -> None:
             f"{b['live_round_trip_during_drain_p99_ms']} ms"
         )
         print(f"live round trip during the drain, p50/p99   {live}")
+    if "reservation_sync" in r:
+        s = r["reservation_sync"]
+        sync = f"{s['created_to_stand_p50_ms']} / {s['created_to_stand_p99_ms']} ms"
+        print(f"reservation created in cloud -> stand p50/p99 {sync}")
+        seat = f"{s['seat_unpulled_p50_ms']} / {s['seat_unpulled_max_ms']} ms"
+        print(f"seat a not-yet-pulled booking p50/max       {seat}")
 
 
 if __name__ == "__main__":

@@ -7,33 +7,19 @@ Only the configured host is ever contacted (redirects are refused), certificates
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import aiohttp
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from floorlink.bridge.errors import CloudError, PermanentError, TransientError
+from floorlink.bridge.provider import Page as ProviderPage
+from floorlink.bridge.provider import ProviderContext
 from floorlink.daemon.core.timeutil import parse_rfc3339
+from floorlink.daemon.plugins import Options, Plugin
 
-
-class CloudError(Exception):
-    """Something went wrong talking to the cloud."""
-
-
-class TransientError(CloudError):
-    """Worth retrying: timeouts, connection errors, 429, 5xx, garbage answers."""
-
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class PermanentError(CloudError):
-    """A 4xx that retrying cannot fix."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(f"{status}: {message}")
-        self.status = status
+__all__ = ["CloudClient", "CloudError", "FloorlinkProvider", "PermanentError", "TransientError"]
 
 
 class Guest(BaseModel):
@@ -139,3 +125,62 @@ class CloudClient:
         if status == 409 or 200 <= status < 300:
             return status
         raise PermanentError(status, body[:200].decode(errors="replace"))
+
+
+# ---- the `floorlink` reservation provider: today's contract cloud, unchanged ---------------
+
+
+class FloorlinkOptions(Options):
+    """No options of its own: `[cloud] url` and `token` are the whole of it."""
+
+
+class FloorlinkProvider:
+    """Contract section 6 as a `ReservationProvider`: the cloud pages changes by cursor."""
+
+    name = "floorlink"
+    cannot_supply: frozenset[str] = frozenset()
+    min_interval_s = 0.5
+
+    def __init__(self, client: CloudClient, context: ProviderContext | None = None) -> None:
+        self.client = client
+        self.context = context
+
+    def _table(self, record: dict[str, Any]) -> dict[str, Any]:
+        """The contract's table as this site's id when it is an alias ("T12" -> "12"); a name
+        that matches nothing is kept as sent (never held) and counted."""
+        table = record.get("table")
+        if self.context is None or table is None:
+            return record
+        tid = self.context.names.resolve(str(table))
+        if tid is None:
+            self.context.on_rejection(
+                f"reservation {record.get('id')}: table {table!r} matches no table"
+            )
+            return record
+        return {**record, "table": tid}
+
+    def __repr__(self) -> str:
+        return f"FloorlinkProvider({self.client!r})"
+
+    async def pull(self, cursor: str | None) -> ProviderPage:
+        page = await self.client.reservations(cursor)
+        return ProviderPage(
+            [self._table(r.model_dump(exclude_none=True)) for r in page.reservations],
+            page.cursor,
+            more=bool(page.reservations),
+        )
+
+    async def push(self, events: Sequence[Mapping[str, Any]]) -> None:
+        await self.client.push([dict(e) for e in events])
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+def _floorlink(options: FloorlinkOptions, context: ProviderContext) -> FloorlinkProvider:
+    return FloorlinkProvider(
+        CloudClient(context.url, context.token, context.site, context.timeout_s), context
+    )
+
+
+PLUGIN: Plugin[Any] = Plugin("floorlink", FloorlinkOptions, _floorlink, "the contract cloud")

@@ -33,8 +33,21 @@ NO_SHOW_GRACE_MS = 20 * MIN_MS
 UPCOMING_MS = 4 * 3600 * 1000
 ACTIVE = ("booked", "confirmed", "arrived")
 INPUTS = frozenset(
-    {"cloud.pulled", "reservations.due", "reservation.arrive", "reservation.complete"}
+    {
+        "cloud.pulled",
+        "reservations.due",
+        "reservation.arrive",
+        "reservation.complete",
+        "reservation.partial",
+        "reservation.link",
+        "reservation.unlink",
+    }
 )
+#: A check opened this long before / after a reservation's time can be its check (vendors use
+#: from -30 to +60 minutes); a link needs at least LINK_THRESHOLD confidence.
+LINK_BEFORE_MS = 30 * MIN_MS
+LINK_AFTER_MS = 60 * MIN_MS
+LINK_THRESHOLD = 0.6
 Effect = tuple[str, str, str, dict[str, Any]]
 
 
@@ -57,6 +70,8 @@ class ReservationsPart:
     completed: set[str] = field(default_factory=set)
     conflicts: list[dict[str, Any]] = field(default_factory=list)
     history: dict[str, dict[str, Any]] = field(default_factory=dict)  # guest -> visits
+    partial: dict[str, int] = field(default_factory=dict)  # reservation -> guests here so far
+    links: dict[str, dict[str, Any]] = field(default_factory=dict)  # reservation -> its check
 
     # ---- deciding ------------------------------------------------------------------------
 
@@ -86,6 +101,15 @@ class ReservationsPart:
             return self._arrive(state, str(d["reservation"]), str(d["table"])), {}
         if inp.type == "reservation.complete":
             return [("reservation.completed", dict(d))], {}
+        if inp.type == "reservation.partial":
+            return self._partial(state, str(d["reservation"]), str(d["table"]), d.get("arrived"))
+        if inp.type == "reservation.link":
+            return self._link(state, d), {}
+        if inp.type == "reservation.unlink":
+            rid = str(d["reservation"])
+            if rid not in self.links:
+                raise Rejected(f"Reservation {rid} is not linked to a check.", 404)
+            return [("reservation.unlinked", {"reservation": rid, "by": d.get("by", "host")})], {}
         raise Rejected(f"unknown reservations input {inp.type!r}", 422)
 
     def _on_change(
@@ -140,13 +164,16 @@ class ReservationsPart:
         for rid, r in sorted(self.reservations.items()):
             table = r.get("table")
             at = r.get("_time")
-            if not table or at is None or rid in self.seated:
-                continue
+            if not table or at is None or rid in self.seated or rid in self.partial:
+                continue  # a partial arrival holds its table until the rest come or it is seated
             held = self.holds.get(rid)
             active = r.get("status") in ACTIVE
             in_window = at - window <= now < at + NO_SHOW_GRACE_MS
             if held and (not active or now >= at + NO_SHOW_GRACE_MS):
-                events.append(("table.released", {"table": held, "reservation": rid}))
+                release = {"table": held, "reservation": rid}
+                if active:
+                    release["reason"] = "no_show"
+                events.append(("table.released", release))
             elif not held and active and in_window and str(table) in state.floor.specs:
                 ts = state.floor.states[str(table)]
                 if ts.status in ("seated", "check_dropped", "bussing") or ts.held_for:
@@ -184,6 +211,55 @@ class ReservationsPart:
             events.append(("table.released", {"table": self.holds[rid], "reservation": rid}))
         return events
 
+    def _partial(
+        self, state: State, rid: str, table: str, arrived: Any
+    ) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, Any]]:
+        """Part of the party is here: hold the table for them without starting the turn."""
+        r = self.reservations.get(rid)
+        if r is None:
+            raise Rejected(f"There is no reservation {rid}.", 404)
+        size = int(r.get("party_size") or 2)
+        if type(arrived) is not int or arrived < 1:
+            raise Rejected(f"arrived: expected an integer >= 1, got {arrived!r}", 422)
+        if arrived >= size:
+            return self._arrive(state, rid, table), {}
+        if rid in self.seated:
+            raise Rejected(f"Reservation {rid} is already seated.")
+        ts = state.floor.states.get(table)
+        if ts is None:
+            raise Rejected(f"There is no table {table}.", 404)
+        events: list[tuple[str, dict[str, Any]]] = []
+        held = self.holds.get(rid)
+        if held != table:
+            if ts.status not in ("available", "reserved") or (ts.held_for not in (None, rid)):
+                raise Rejected(f"Table {table} is not free to hold.")
+            if held is not None:
+                events.append(("table.released", {"table": held, "reservation": rid}))
+            events.append(("table.held", {"table": table, "reservation": rid}))
+        events.append(
+            (
+                "reservation.partial",
+                {"reservation": rid, "table": table, "arrived": arrived, "party_size": size},
+            )
+        )
+        return events, {"reservation": rid, "arrived": arrived, "party_size": size}
+
+    def _link(self, state: State, d: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+        rid, check = str(d["reservation"]), str(d["check"])
+        if rid not in self.reservations:
+            raise Rejected(f"There is no reservation {rid}.", 404)
+        if check not in state.floor.checks:
+            raise Rejected(f"There is no check {check}.", 404)
+        by = str(d.get("by") or "host")
+        confidence = 1.0 if by == "host" else float(d.get("confidence") or 0)
+        current = self.links.get(rid)
+        if current is not None and current["check"] == check and current["by"] == by:
+            raise Rejected(f"Reservation {rid} is already linked to check {check}.")
+        if by != "host" and current is not None and current["by"] == "host":
+            raise Rejected(f"Reservation {rid} was linked by the host.")
+        data = {"reservation": rid, "check": check, "confidence": round(confidence, 2), "by": by}
+        return [("reservation.linked", data)]
+
     # ---- folding -------------------------------------------------------------------------
 
     def apply(self, event: Event) -> None:
@@ -204,6 +280,17 @@ class ReservationsPart:
             self.holds.pop(d["reservation"], None)
         elif t == "host.seated" and d.get("reservation"):
             self.seated[d["reservation"]] = d["table"]
+            self.partial.pop(d["reservation"], None)
+        elif t == "reservation.partial":
+            self.partial[d["reservation"]] = int(d["arrived"])
+        elif t == "reservation.linked":
+            self.links[d["reservation"]] = {
+                "check": d["check"],
+                "confidence": d["confidence"],
+                "by": d["by"],
+            }
+        elif t == "reservation.unlinked":
+            self.links.pop(d["reservation"], None)
         elif t == "conflict.detected":
             self.conflicts.append({**d, "at": event.at})
             del self.conflicts[:-100]
@@ -257,6 +344,16 @@ class ReservationsPart:
                         {"reservation": rid, "table": table},
                     )
                 )
+            link = self.auto_link(state, str(d["check"]), table, event.at, d.get("guests"))
+            if link is not None:
+                eid = f"link:{event.seq}"
+                follow.append(Input("auto", eid, "reservation.link", event.at, link))
+        elif event.type == "reservation.partial":
+            effects.append(self._cloud(event, "reservation.arrived", dict(d)))
+        elif event.type == "table.released" and d.get("reason") == "no_show":
+            effects.append(
+                self._cloud(event, "reservation.no_show", {"reservation": d["reservation"]})
+            )
         elif event.type == "check.closed":
             facts = state.floor.checks.get(str(d["check"]))
             segs = facts.segments() if facts else []
@@ -298,6 +395,38 @@ class ReservationsPart:
             effects.append(self._cloud(event, event.type, dict(d)))
         return follow, effects
 
+    def auto_link(
+        self, state: State, check: str, table: str, at: int, guests: Any
+    ) -> dict[str, Any] | None:
+        """The reservation a check just opened on `table` most likely belongs to, if any is
+        likely enough: {reservation, check, confidence, by: "auto"}."""
+        ts = state.floor.states.get(table)
+        linked_checks = {v["check"] for v in self.links.values()}
+        if check in linked_checks:
+            return None
+        best: tuple[float, str] | None = None
+        for rid, r in self.reservations.items():
+            if rid in self.links or rid in self.completed:
+                continue
+            seated_here = self.seated.get(rid) == table
+            held_here = self.holds.get(rid) == table or (ts is not None and ts.held_for == rid)
+            if not seated_here and r.get("status") not in ACTIVE:
+                continue
+            score = link_confidence(
+                r.get("_time"),
+                r.get("table"),
+                r.get("party_size"),
+                at,
+                table,
+                guests if type(guests) is int else None,
+                seated_here or held_here,
+            )
+            if score >= LINK_THRESHOLD and (best is None or (score, rid) > best):
+                best = (score, rid)
+        if best is None:
+            return None
+        return {"reservation": best[1], "check": check, "confidence": best[0], "by": "auto"}
+
     def _cloud(self, event: Event, etype: str, data: dict[str, Any]) -> Effect:
         return ("cloud", f"{etype}:{event.seq}:{event.eid}", etype, data)
 
@@ -312,6 +441,8 @@ class ReservationsPart:
             "completed": sorted(self.completed),
             "conflicts": list(self.conflicts),
             "history": dict(sorted(self.history.items())),
+            "partial": dict(sorted(self.partial.items())),
+            "links": dict(sorted(self.links.items())),
         }
 
     def load_json(self, raw: Mapping[str, Any]) -> None:
@@ -322,6 +453,8 @@ class ReservationsPart:
         self.completed = set(raw["completed"])
         self.conflicts = list(raw["conflicts"])
         self.history = dict(raw["history"])
+        self.partial = dict(raw.get("partial", {}))
+        self.links = dict(raw.get("links", {}))
 
 
 # ---- views and timers --------------------------------------------------------------------
@@ -333,7 +466,7 @@ def next_due(part: ReservationsPart, now: int) -> int | None:
     times: list[int] = []
     for rid, r in part.reservations.items():
         at = r.get("_time")
-        if at is None or not r.get("table") or rid in part.seated:
+        if at is None or not r.get("table") or rid in part.seated or rid in part.partial:
             continue
         if rid in part.holds:
             times.append(at + NO_SHOW_GRACE_MS)
@@ -361,6 +494,8 @@ def upcoming_view(part: ReservationsPart, tz: ZoneInfo, now: int) -> list[dict[s
                 "table": r.get("table"),
                 "status": "seated" if rid in part.seated else r.get("status"),
                 "held": rid in part.holds,
+                "arrived": part.partial.get(rid),
+                "check": (part.links.get(rid) or {}).get("check"),
                 "_at": at,
             }
         )
@@ -368,6 +503,50 @@ def upcoming_view(part: ReservationsPart, tz: ZoneInfo, now: int) -> list[dict[s
     for v in out:
         del v["_at"]
     return out
+
+
+def link_confidence(
+    res_at: int | None,
+    res_table: Any,
+    res_size: Any,
+    check_at: int,
+    check_table: str,
+    guests: int | None,
+    here: bool,
+) -> float:
+    """How sure we are that a check opened at `check_at` on `check_table` is this
+    reservation's, 0..1: the table counts most (seated or held here: certain), then the time
+    inside the -30/+60 minute window, then the party size against the check's guests."""
+    if res_at is None:
+        return 0.0
+    delta = check_at - res_at
+    if not -LINK_BEFORE_MS <= delta <= LINK_AFTER_MS:
+        return 1.0 if here else 0.0
+    if here:
+        return 1.0
+    if res_table is not None and str(res_table) == check_table:
+        table_score = 1.0
+    elif res_table is None:
+        table_score = 0.0  # time and size alone never reach the threshold
+    else:
+        return 0.0
+    span = LINK_BEFORE_MS if delta < 0 else LINK_AFTER_MS
+    time_score = 1.0 - abs(delta) / span
+    size_score = 0.5
+    if guests is not None and type(res_size) is int and res_size > 0:
+        size_score = max(0.0, 1.0 - abs(guests - res_size) / res_size)
+    return round(0.5 * table_score + 0.3 * time_score + 0.2 * size_score, 3)
+
+
+def link_stats(part: ReservationsPart) -> dict[str, Any]:
+    """The share of seated reservations linked to a check (the seed's benchmark: 80%+)."""
+    seated = set(part.seated) | set(part.completed)
+    linked = len(seated & set(part.links))
+    return {
+        "seated": len(seated),
+        "linked": linked,
+        "share": round(linked / len(seated), 3) if seated else None,
+    }
 
 
 def conflicts_view(part: ReservationsPart, tz: ZoneInfo) -> list[dict[str, Any]]:

@@ -24,6 +24,7 @@ from floorlink.bridge.reservations import (
     ReservationsPart,
     conflicts_view,
     guest_payload,
+    link_stats,
     upcoming_view,
 )
 from floorlink.bridge.reservations import next_due as reservations_due
@@ -118,6 +119,10 @@ class App:
             ("conflict.",),
             lambda state: conflicts_view(_reservations(state), self.tz),
         )
+        self.engine.view_builders["links"] = (
+            ("reservation.", "host.seated"),
+            lambda state: link_stats(_reservations(state)),
+        )
         self.engine.view_builders["guests"] = (
             ("host.", "check.", "table.", "reservation.", "cloud.", "waitlist.seat"),
             _guests,
@@ -170,7 +175,12 @@ class App:
         sup.add(TaskComponent("paging.timers", self._timers))
         sup.add(TaskComponent("outbox.gauges", self._outbox_gauges))
         sup.add(TaskComponent("store.space", self._space_probe))
-        context = SourceContext(self._submit_counted, self.tz, config.table_ids, now_ms)
+        if self.bridge is not None:
+            for component in self.bridge.components:
+                sup.add(component)
+        context = SourceContext(
+            self._submit_counted, self.tz, config.table_ids, now_ms, config.table_names
+        )
         self.sources = [
             sup.add(make_source(entry.kind, entry.name, entry.options(), context))
             for entry in config.inputs
@@ -190,9 +200,6 @@ class App:
         self._quotes_seen = self.engine.views["quote_errors"][0]
         self._update_table_gauges()
         log.info("store open", path=self.config.store.path, seq=self.engine.state.seq)
-        if self.bridge is not None:
-            for name, coro in self.bridge.tasks():
-                self._spawn(name, coro)
         if self.port is not None and self.sender is not None:
             await self.port.start()
             self._spawn("floorlink.paging.sender", self.sender.run())
@@ -500,9 +507,30 @@ class App:
             "reasons": reasons,
             "degraded": self.supervisor.degraded(),
             "components": components,
+            "rejections": self.rejections(),
+            "provider": None
+            if self.bridge is None
+            else {
+                "name": self.bridge.provider.name,
+                "cannot_supply": sorted(self.bridge.provider.cannot_supply),
+            },
+            "reservations_linked": self.engine.views.get("links"),
         }
 
+    async def _known_reservation(self, rid: str) -> bool:
+        return await self.engine.call(lambda: rid in _reservations(self.engine.state).reservations)
+
+    async def _ensure_reservation(self, rid: str) -> None:
+        """A reservation made a moment ago may not have been pulled yet: pull at once and wait
+        (bounded) rather than answer "There is no reservation"."""
+        if self.bridge is None or await self._known_reservation(rid):
+            return
+        log.info("host named an unknown reservation: pulling now", reservation=rid)
+        await self.bridge.pull_now()
+
     async def command(self, cmd: HostCommand) -> CommandResult:
+        if isinstance(cmd, SeatParty) and cmd.reservation and cmd.waitlist is None:
+            await self._ensure_reservation(cmd.reservation)
         inp = self._host_input(cmd)
         if inp is None:
             return CommandResult(False, status=501, error="Not available yet.")
@@ -516,6 +544,47 @@ class App:
             found = next((e for e in self.waitlist() if e["id"] == entry), None)
             return CommandResult(True, body=found or {"id": entry})
         return result
+
+    async def _host(self, itype: str, data: dict[str, Any]) -> CommandResult:
+        """A host action that is not a HostCommand (yet): decided and committed the same way."""
+        try:
+            res = await self.engine.submit(Input("host", uuid.uuid4().hex, itype, now_ms(), data))
+        except Exception as exc:
+            return CommandResult(False, status=503, error=f"Floorlink cannot save right now: {exc}")
+        return _result(res.outcome, res.tables)
+
+    async def link_reservation(self, reservation: str, check: str | None) -> CommandResult:
+        """Relink (check given) or unlink (None) a reservation and a POS check, from the stand.
+        A host link is certain (confidence 1) and auto-linking never overrides it."""
+        if check is None:
+            return await self._host("reservation.unlink", {"reservation": reservation})
+        return await self._host(
+            "reservation.link", {"reservation": reservation, "check": check, "by": "host"}
+        )
+
+    async def partial_arrival(self, reservation: str, table: str, arrived: int) -> CommandResult:
+        """ "2 of 4 here": hold `table` for the reservation without starting the turn (the whole
+        party arrived: seated as usual)."""
+        await self._ensure_reservation(reservation)
+        return await self._host(
+            "reservation.partial",
+            {"reservation": reservation, "table": table, "arrived": arrived},
+        )
+
+    def rejections(self) -> JSON:
+        """Vendor records that could not be placed (a table name matching no table), by source,
+        with the latest reason: the stand shows them."""
+        out: JSON = {}
+        if self.bridge is not None and self.bridge.rejections:
+            out[f"cloud:{self.bridge.provider.name}"] = {
+                "count": self.bridge.rejections,
+                "last": self.bridge.last_rejection,
+            }
+        for c in self.supervisor.components:
+            count = getattr(c, "rejections", 0)
+            if isinstance(count, int) and count:
+                out[c.name] = {"count": count, "last": str(getattr(c, "last_rejection", ""))}
+        return out
 
     def _host_input(self, cmd: HostCommand) -> Input | None:
         at = now_ms()

@@ -20,6 +20,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from floorlink.daemon.names import TableNames, clashes
+
 BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
 
 
@@ -179,9 +181,14 @@ class Paging(Model):
 
 
 class Cloud(Model):
+    """`[cloud]`: the reservation system. `provider` names a plug-in of RESERVATION_PROVIDERS;
+    keys other than the ones below are that provider's own options, validated by its model."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
+    provider: str = Field("floorlink", description="reservation provider (docs/integrations.md)")
     url: str = Field("", description="https://... of the reservation system; empty: no cloud")
     token: SecretStr | None = None
-    pull_interval_seconds: Annotated[float, Field(gt=0, le=3600)] = 30
+    pull_interval_seconds: Annotated[float, Field(gt=0, le=3600)] = 1
     timeout_seconds: Annotated[float, Field(gt=0, le=120)] = 10
     outbox_alarm_events: Annotated[int, Field(ge=100)] = 200_000
 
@@ -198,6 +205,15 @@ class Cloud(Model):
             raise ValueError(f"expected an https:// url with a host, got {json.dumps(v)}")
         return v.rstrip("/")
 
+    @property
+    def settings(self) -> dict[str, Any]:
+        return dict(self.model_extra or {})
+
+    def options(self) -> BaseModel:
+        from floorlink.daemon.plugins import RESERVATION_PROVIDERS
+
+        return RESERVATION_PROVIDERS.options(self.provider, self.settings)
+
 
 class Log(Model):
     level: Literal["debug", "info", "warning", "error"] = "info"
@@ -212,6 +228,10 @@ class TableCfg(Model):
     y: Annotated[float, Field(ge=0, le=100)] | None = None
     shape: Literal["round", "square", "rect"] = "square"
     combine_with: list[str] = Field(default_factory=list)
+    aliases: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list,
+        description='other names of this table in the POS, reservations, printer ("T12")',
+    )
 
 
 class InputCfg(Model):
@@ -249,6 +269,10 @@ class Config(Model):
     @property
     def table_ids(self) -> tuple[str, ...]:
         return tuple(t.id for t in self.tables)
+
+    @property
+    def table_names(self) -> TableNames:
+        return TableNames(self.table_ids, {t.id: t.aliases for t in self.tables})
 
     def table(self, table_id: str) -> TableCfg:
         for t in self.tables:
@@ -321,6 +345,9 @@ def _sentence(err: Mapping[str, Any]) -> str:
     ctx = err.get("ctx") or {}
     got = _got(err.get("input"))
     bounds = _field_bounds(tuple(err["loc"]))
+    if not bounds:  # a plug-in's own options: the bound the error names
+        words = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
+        bounds = "".join(f" {w} {ctx[k]}" for k, w in words.items() if k in ctx)
     if kind == "missing":
         return "missing (required)"
     if kind == "extra_forbidden":
@@ -439,7 +466,13 @@ def _cross_checks(config: Config) -> list[str]:
         lines.append(
             "cloud.token: expected the cloud's API token (or FLOORLINK_CLOUD_TOKEN), got nothing"
         )
+    for alias, tid, other in clashes(config.table_ids, {t.id: t.aliases for t in config.tables}):
+        i = config.table_ids.index(tid)
+        lines.append(
+            f"tables[{i}].aliases: {json.dumps(alias)} already names table {json.dumps(other)}"
+        )
     lines.extend(_input_checks(config))
+    lines.extend(_provider_checks(config))
     if config.mqtt.ca_file and not config.mqtt.tls:
         lines.append("mqtt.ca_file: only used with an mqtts:// url")
     return lines
@@ -468,6 +501,26 @@ def _input_checks(config: Config) -> list[str]:
                 where = _path(("inputs", i, *err["loc"]))
                 lines.append(f"{where}: {_sentence({**err, 'loc': ()})}")
     return lines
+
+
+def _provider_checks(config: Config) -> list[str]:
+    """`[cloud] provider` against the registry, and its own options under `[cloud]`."""
+    from floorlink.daemon.plugins import RESERVATION_PROVIDERS
+
+    cloud = config.cloud
+    if cloud is None:
+        return []
+    if cloud.provider not in RESERVATION_PROVIDERS:
+        names = ", ".join(RESERVATION_PROVIDERS.names())
+        return [f"cloud.provider: expected one of {names}, got {json.dumps(cloud.provider)}"]
+    try:
+        cloud.options()
+    except ValidationError as exc:
+        return [
+            f"{_path(('cloud', *err['loc']))}: {_sentence({**err, 'loc': ()})}"
+            for err in exc.errors()
+        ]
+    return []
 
 
 def load_config(path: Path, env: Mapping[str, str] | None = None) -> Config:

@@ -54,3 +54,8 @@ STORE_WRITABLE = Gauge(
     "floorlink_store_writable", "1 while the store takes writes; 0 while the disk is full"
 )
 STORE_WRITABLE.set(1)
+INTEGRATION_REJECTIONS = Counter(
+    "floorlink_integration_rejections_total",
+    "Vendor records Floorlink could not place (a table name matching no table, ...), by source",
+    ["source"],
+)

@@ -74,10 +74,22 @@ class Registry(Generic[F]):
 
 
 #: POS and other check-event sources beside MQTT: `[[inputs]]` entries, by `kind`.
-INPUT_SOURCES: Registry[Any] = Registry("input source", {})
+INPUT_SOURCES: Registry[Any] = Registry(
+    "input source",
+    {
+        "square": "floorlink.drivers.square:PLUGIN",
+        "toast": "floorlink.drivers.toast:PLUGIN",
+    },
+)
 
 #: Pager transmitter protocols: `[pager] protocol`.
 PAGER_PROTOCOLS: Registry[Any] = Registry("pager protocol", {})
 
 #: Cloud reservation systems: `[cloud] provider`.
-RESERVATION_PROVIDERS: Registry[Any] = Registry("reservation provider", {})
+RESERVATION_PROVIDERS: Registry[Any] = Registry(
+    "reservation provider",
+    {
+        "floorlink": "floorlink.bridge.client:PLUGIN",
+        "resos": "floorlink.bridge.resos:PLUGIN",
+    },
+)

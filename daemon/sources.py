@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from floorlink.daemon.component import Component
 from floorlink.daemon.core.state import Input
 from floorlink.daemon.engine import Committed, RejectInput
+from floorlink.daemon.names import TableNames
 from floorlink.daemon.plugins import INPUT_SOURCES, Plugin
 
 Submit = Callable[[Input | RejectInput], "asyncio.Future[Committed]"]
@@ -25,13 +26,21 @@ Submit = Callable[[Input | RejectInput], "asyncio.Future[Committed]"]
 
 @dataclass(frozen=True, slots=True)
 class SourceContext:
-    """What a source may use: the intake, the site's clock zone and tables, and the box clock
-    (epoch ms) for stamping facts that carry no time of their own."""
+    """What a source may use: the intake, the site's clock zone and tables, the box clock
+    (epoch ms) for stamping facts that carry no time of their own, and the table names (ids and
+    `aliases`) to resolve what a vendor calls a table."""
 
     submit: Submit
     tz: ZoneInfo
     tables: tuple[str, ...]
     clock: Callable[[], int]
+    names: TableNames = field(default_factory=lambda: TableNames(()))
+
+    def resolve_table(self, name: str | None) -> str | None:
+        """The table id a vendor's table name stands for, or None (a counted rejection)."""
+        if not self.names.ids:
+            return name if name in self.tables else None
+        return self.names.resolve(name)
 
 
 class SourceFactory(Protocol):

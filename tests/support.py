@@ -62,9 +62,12 @@ def write_config(
     tables: int = 8,
     extra: str = "",
     snapshot_every: int = 50,
+    aliases: dict[str, list[str]] | None = None,
 ) -> Path:
+    aliases = aliases or {}
     rows = "\n".join(
         f'[[tables]]\nid = "{n}"\nseats = {2 if n % 3 == 0 else 4}\nsection = "main"\n'
+        + (f"aliases = {json.dumps(aliases[str(n)])}\n" if str(n) in aliases else "")
         for n in range(1, tables + 1)
     )
     path.write_text(
