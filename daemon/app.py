@@ -35,6 +35,7 @@ from floorlink.daemon.core.state import Input, Outcome, State
 from floorlink.daemon.engine import Committed, Engine, RejectInput, now_ms
 from floorlink.daemon.logs import Throttle
 from floorlink.daemon.reserve import SpaceReserve
+from floorlink.daemon.plugins import PAGER_PROTOCOLS
 from floorlink.daemon.service import (
     JSON,
     AddToWaitlist,
@@ -52,11 +53,9 @@ from floorlink.daemon.service import (
 from floorlink.daemon.sources import SourceContext, make_source
 from floorlink.daemon.store import Store
 from floorlink.drivers.mqtt import BrokerLink, BrokerSettings, Received
-from floorlink.drivers.pagers import make_protocol
 from floorlink.drivers.pos import TERMINAL_RE, PosRejected, parse_pos_event
-from floorlink.drivers.serial_port import SerialPort
 from floorlink.paging.quotes import TableView
-from floorlink.paging.sender import PagerSender
+from floorlink.paging.sender import PagerComponent, PagerSender, Transport, make_transport
 from floorlink.paging.waitlist import PagingRules, WaitlistPart, next_due, waitlist_view
 
 if TYPE_CHECKING:
@@ -126,22 +125,20 @@ class App:
         self.bridge: CloudBridge | None = None
         if config.cloud is not None and config.cloud.url:
             self.bridge = CloudBridge(self.engine, config, self._on_cloud_state)
-        self.port: SerialPort | None = None
+        self.port: Transport | None = None
         self.sender: PagerSender | None = None
         if config.pager is not None:
             p = config.pager
-            self.port = SerialPort(p.port, p.baud, name="pager")
+            plugin = PAGER_PROTOCOLS.get(p.protocol)
+            protocol = plugin.factory(p.options())
+            self.port = make_transport(protocol, p.port, p.baud)
             self.port.on_state_change(self._on_port_state)
-            protocol = make_protocol(
-                p.protocol,
-                **(
-                    {"restaurant_id": p.restaurant_id, "system_id": p.system_id}
-                    if p.protocol == "lrs"
-                    else {}
-                ),
-            )
             self.sender = PagerSender(
-                self.engine, self.port, protocol, lambda entry: self._still_waiting(entry)
+                self.engine,
+                self.port,
+                protocol,
+                lambda entry: self._still_waiting(entry),
+                ttl_seconds=p.ttl_seconds,
             )
         self._timer_wake = asyncio.Event()
         mq = config.mqtt
@@ -171,6 +168,8 @@ class App:
         sup.add(TaskComponent("outbox.gauges", self._outbox_gauges))
         sup.add(TaskComponent("store.space", self._space_probe))
         context = SourceContext(self._submit_counted, self.tz, config.table_ids, now_ms)
+        if self.sender is not None:
+            sup.add(PagerComponent(self.sender))
         self.sources = [
             sup.add(make_source(entry.kind, entry.name, entry.options(), context))
             for entry in config.inputs
@@ -193,9 +192,6 @@ class App:
         if self.bridge is not None:
             for name, coro in self.bridge.tasks():
                 self._spawn(name, coro)
-        if self.port is not None and self.sender is not None:
-            await self.port.start()
-            self._spawn("floorlink.paging.sender", self.sender.run())
         await self.supervisor.start()
 
     def _spawn(self, name: str, coro: Coroutine[Any, Any, Any]) -> None:
@@ -234,8 +230,6 @@ class App:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.supervisor.stop()
-        if self.port is not None:
-            await self.port.stop()
         if self.bridge is not None:
             await self.bridge.close()
         if self.store_open:

@@ -77,7 +77,17 @@ class Registry(Generic[F]):
 INPUT_SOURCES: Registry[Any] = Registry("input source", {})
 
 #: Pager transmitter protocols: `[pager] protocol`.
-PAGER_PROTOCOLS: Registry[Any] = Registry("pager protocol", {})
+PAGER_PROTOCOLS: Registry[Any] = Registry(
+    "pager protocol",
+    {
+        "lrs": "floorlink.drivers.pagers.lrs:PLUGIN",
+        "lrs-t74": "floorlink.drivers.pagers.lrs_t74:PLUGIN",
+        "jtech": "floorlink.drivers.pagers.jtech:PLUGIN",
+        "waveware": "floorlink.drivers.pagers.waveware:PLUGIN",
+        "tap": "floorlink.drivers.pagers.tap:PLUGIN",
+        "rps-http": "floorlink.drivers.pagers.rps_http:PLUGIN",
+    },
+)
 
 #: Cloud reservation systems: `[cloud] provider`.
 RESERVATION_PROVIDERS: Registry[Any] = Registry("reservation provider", {})

@@ -2,9 +2,11 @@
 pages. It runs inside the core's fold, so it reads no clock and does no I/O; pages leave as
 outbox effects written in the same transaction as the table change that caused them.
 
-Inputs: `waitlist.add`, `waitlist.page` (host or auto), `waitlist.seat`, `waitlist.left`, and
-`waitlist.due` (a timer the shell submits when `next_due` says: re-pages and give-ups).
-Events: `waitlist.added`, `waitlist.paged`, `waitlist.seated`, `waitlist.left`.
+Inputs: `waitlist.add`, `waitlist.page` (host or auto), `waitlist.seat`, `waitlist.left`,
+`waitlist.due` (a timer the shell submits when `next_due` says: re-pages and give-ups), and
+`pager.delivery` (the pager sender's report of where a page got: written, acknowledged, ...).
+Events: `waitlist.added`, `waitlist.paged`, `waitlist.seated`, `waitlist.left`,
+`waitlist.delivery`.
 """
 
 from __future__ import annotations
@@ -24,7 +26,18 @@ if TYPE_CHECKING:
 
 EntryStatus = Literal["waiting", "paged", "seated", "left"]
 INPUTS = frozenset(
-    {"waitlist.add", "waitlist.page", "waitlist.seat", "waitlist.left", "waitlist.due"}
+    {
+        "waitlist.add",
+        "waitlist.page",
+        "waitlist.seat",
+        "waitlist.left",
+        "waitlist.due",
+        "pager.delivery",
+    }
+)
+#: Where a page got (docs/pagers.md): the sender reports each step as `pager.delivery`.
+DELIVERY_STATES = frozenset(
+    {"queued", "written", "acknowledged", "transmitted", "failed", "expired", "retrying"}
 )
 RECENT_MS = 30 * MIN_MS
 
@@ -45,6 +58,8 @@ class Entry:
     last_paged_at: int | None = None
     table: str | None = None
     done_at: int | None = None
+    delivery: str | None = None  # where the latest page got (DELIVERY_STATES)
+    delivery_detail: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +112,13 @@ class WaitlistPart:
         if inp.type == "waitlist.due":
             return self._due(inp.at), {}
         entry = self._entry(str(d.get("entry")))
+        if inp.type == "pager.delivery":
+            step, n = d.get("state"), d.get("n")
+            if step not in DELIVERY_STATES or not isinstance(n, int) or isinstance(n, bool):
+                raise Rejected(f"a delivery report needs a known state and a page number: {d}", 422)
+            detail = str(d.get("detail") or "")[:200]
+            data = {"entry": entry.id, "n": n, "state": step, "detail": detail}
+            return [("waitlist.delivery", data)], {"entry": entry.id}
         if inp.type == "waitlist.page":
             if entry.status not in ("waiting", "paged"):
                 raise Rejected(f"{entry.name}'s party is already {entry.status}.")
@@ -193,6 +215,8 @@ class WaitlistPart:
             e = self.entries[d["entry"]]
             e.status = "paged"
             e.pages = int(d["n"])
+            if d.get("pager"):
+                e.delivery, e.delivery_detail = "queued", None
             e.last_paged_at = event.at
             if e.first_paged_at is None:
                 e.first_paged_at = event.at
@@ -207,6 +231,10 @@ class WaitlistPart:
         elif t == "waitlist.left":
             e = self.entries[d["entry"]]
             e.status, e.done_at = "left", event.at
+        elif t == "waitlist.delivery":
+            e = self.entries[d["entry"]]
+            if int(d["n"]) >= e.pages:  # a late report of an older page changes nothing
+                e.delivery, e.delivery_detail = d["state"], d.get("detail") or None
         elif t == "check.opened":
             check = str(d.get("check"))
             if check not in self.opened or event.at < self.opened[check][0]:
@@ -385,6 +413,8 @@ def entry_view(e: Entry, tz: ZoneInfo, now: int) -> dict[str, Any]:
         "pages": e.pages,
         "table": e.table,
         "waited_minutes": max(0, round((end - e.added_at) / MIN_MS)),
+        "delivery": e.delivery,
+        "delivery_detail": e.delivery_detail,
     }
 
 
