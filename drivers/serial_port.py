@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import termios
 from collections.abc import Callable
 from typing import Any
 
@@ -181,7 +182,8 @@ class SerialPort:
             link = _Link(self.url, self.baudrate, self.settings)
             try:
                 await link.open()
-            except (OSError, serial.SerialException, ValueError) as exc:
+            except (OSError, serial.SerialException, ValueError, termios.error) as exc:
+                # termios.error: the device refuses a setting (a pty refuses parity)
                 self.last_error = str(exc)
                 if not outage_logged:
                     log.warning("serial port unavailable; retrying", port=self.url, error=str(exc))

@@ -42,7 +42,9 @@ ANSWER_RE = re.compile(r"(S?)(C|P)PG,(\d{1,4})")
 class T74Options(Options):
     system_id: Annotated[int, Field(ge=0, le=200)] = 0
     kind: Literal["coaster", "alpha"] = "coaster"
-    page_mode: Annotated[int, Field(ge=0, le=0x4F)] = 0x41
+    page_mode: Annotated[int, Field(ge=0, le=0x4F)] | None = Field(
+        None, description="coaster page mode; default: the page's alert type ([pager] alert_type)"
+    )
     power: Annotated[int, Field(ge=0, le=5)] = 3
     message: Annotated[str, Field(max_length=MAX_TEXT)] = "Your table is ready!"
     alert_override: Annotated[str, Field(pattern=r"^([A-Za-z]\d{0,3})*$")] = ""
@@ -60,7 +62,7 @@ class T74Protocol(CommandProtocol):
     completes: ClassVar[bool] = True
     system_id: int = 0
     kind: str = "coaster"
-    page_mode: int = 0x41
+    page_mode: int | None = None
     power: int = 3
     message: str = "Your table is ready!"
     alert_override: str = ""
@@ -70,7 +72,10 @@ class T74Protocol(CommandProtocol):
         if not 1 <= page.pager <= 9999:
             raise ValueError(f"pager number must be 1-9999, got {page.pager}")
         if self.kind == "coaster":
-            cmd = f"APG,{page.pager},{self.system_id},{self.power}!{self.page_mode:02X}"
+            mode = page.alert if self.page_mode is None else self.page_mode
+            if not 0 <= mode <= 0x4F:
+                raise ValueError(f"a coaster page mode is 00-4F (hex), got {mode:X}")
+            cmd = f"APG,{page.pager},{self.system_id},{self.power}!{mode:02X}"
         else:
             text = _clean(page.text or self.message)
             override = f"\\f{self.alert_override}" if self.alert_override else ""
@@ -125,7 +130,9 @@ class T74Commands:
     def feed(self, data: bytes) -> list[Page]:
         pages: list[Page] = []
         for raw in self._lines.feed(data):
-            line = raw[raw.find(b"APG") :] if b"APG" in raw else raw[max(0, raw.find(b"PAGE")) :]
+            start = raw.find(b"APG") if b"APG" in raw else max(0, raw.find(b"PAGE"))
+            line = raw[start:]
+            self.garbage += start  # line noise before the command
             if m := COASTER_RE.fullmatch(line):
                 pages.append(Page(int(m.group(1)), int(m.group(4), 16)))
             elif m := ALPHA_RE.fullmatch(line):

@@ -64,6 +64,9 @@ class TapOptions(Options):
     password: SecretStr | None = Field(None, description="up to 6 characters, if the terminal asks")
     message: Annotated[str, Field(max_length=200)] = "Your table is ready"
     pager_id_digits: Annotated[int, Field(ge=1, le=10)] = 1
+    line: Literal["7E1", "8N1"] = Field(
+        "7E1", description="TAP's 7 data bits, even parity; 8N1 only for links that carry 8 bits"
+    )
     id_timeout: Annotated[float, Field(gt=0, le=30)] = 2.0
     ack_timeout: Annotated[float, Field(gt=0, le=30)] = 10.0
 
@@ -75,11 +78,14 @@ class TapProtocol:
     password: str = ""
     message: str = "Your table is ready"
     pager_id_digits: int = 1
+    line: str = "7E1"
     id_timeout: float = 2.0
     ack_timeout: float = 10.0
     name: str = field(default="tap", kw_only=True)
 
     def serial_settings(self) -> dict[str, Any]:
+        if self.line == "8N1":
+            return {"bytesize": 8, "parity": "N", "stopbits": 1, "xonxoff": False}
         return {"bytesize": 7, "parity": "E", "stopbits": 1, "xonxoff": False}
 
     def pager_id(self, pager: int) -> str:
@@ -207,9 +213,9 @@ class TapAnswers:
     def _line(self, line: bytes) -> Answer | None:
         if not line:
             return None
+        text, self.last_text = self.last_text, ""
         if line == ACK:
             return Ack()
-        text, self.last_text = self.last_text, ""
         if line == NAK:
             return Nak(f"NAK{': ' + text if text else ''}")
         if line == RS:
@@ -339,7 +345,7 @@ class TapTerminal:
 
 def _make(o: TapOptions) -> TapProtocol:
     pw = o.password.get_secret_value() if o.password else ""
-    return TapProtocol(pw, o.message, o.pager_id_digits, o.id_timeout, o.ack_timeout)
+    return TapProtocol(pw, o.message, o.pager_id_digits, o.line, o.id_timeout, o.ack_timeout)
 
 
 PLUGIN: Plugin[Any] = Plugin("tap", TapOptions, _make, "TAP 1.8 (7E1), login, block, logout")
