@@ -377,6 +377,7 @@ class App:
             metrics.SERIAL_RECONNECTS.labels("pager").inc(0)
         elif self.port is not None and self.port.last_error:
             metrics.SERIAL_RECONNECTS.labels("pager").inc()
+        self.supervisor.export_metrics()  # the pager component's health changed with its port
         self._broadcast("status", self.status())
 
     def _dues(self, now: int) -> dict[str, int | None]:
@@ -456,6 +457,7 @@ class App:
                 log.error("cloud outbox over its alarm size", pending=depth, alarm=alarm)
             alarmed = bool(alarm and depth >= alarm)
             self.outbox_alarm = alarmed
+            self.supervisor.export_metrics()  # health can change without a phase change
             await asyncio.sleep(OUTBOX_GAUGE_S)
 
     def status(self) -> JSON:
