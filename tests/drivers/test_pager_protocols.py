@@ -248,7 +248,10 @@ async def test_t74_without_a_completion_report_stays_acknowledged(rig: Any) -> N
     assert result == Delivery("acknowledged", "no completion report")
 
 
-@pytest.mark.parametrize("rig", SERIAL, indirect=True, ids=[s[0] for s in SERIAL])
+UNPLUG = [*SERIAL, ("jtech", {"capcode_prefix": "010"})]
+
+
+@pytest.mark.parametrize("rig", UNPLUG, indirect=True, ids=[s[0] for s in UNPLUG])
 async def test_unplug_and_replug_mid_service(rig: Any, tmp_path: Path) -> None:
     tx, proto, link = rig
     tx.unplug()
