@@ -34,8 +34,8 @@ from floorlink.daemon.core.floor import STATUSES, TableSpec
 from floorlink.daemon.core.state import Input, Outcome, State
 from floorlink.daemon.engine import Committed, Engine, RejectInput, now_ms
 from floorlink.daemon.logs import Throttle
-from floorlink.daemon.reserve import SpaceReserve
 from floorlink.daemon.plugins import PAGER_PROTOCOLS
+from floorlink.daemon.reserve import SpaceReserve
 from floorlink.daemon.service import (
     JSON,
     AddToWaitlist,
