@@ -575,6 +575,7 @@ def build_state(config: Config) -> State:
         max_pages=config.paging.max_pages,
         combine_tables=config.paging.combine_tables,
         alert_type=config.pager.alert_type if config.pager else 1,
+        text_paging=config.pager is not None and config.pager.protocol == "sms",
     )
     cloud = bool(config.cloud and config.cloud.url)
     reservations = ReservationsPart(tz, config.paging.hold_window_minutes)

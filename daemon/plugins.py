@@ -86,6 +86,7 @@ PAGER_PROTOCOLS: Registry[Any] = Registry(
         "waveware": "floorlink.drivers.pagers.waveware:PLUGIN",
         "tap": "floorlink.drivers.pagers.tap:PLUGIN",
         "rps-http": "floorlink.drivers.pagers.rps_http:PLUGIN",
+        "sms": "floorlink.drivers.pagers.sms:PLUGIN",
     },
 )
 

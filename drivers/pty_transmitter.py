@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from floorlink.drivers.pagers import Page, jtech, lrs_t74, make_protocol, waveware
 from floorlink.drivers.pagers.base import Decoder, PagerProtocol
+from floorlink.drivers.pagers.sms import Modem
 from floorlink.drivers.pagers.tap import TapTerminal
 
 
@@ -56,6 +57,8 @@ def simulation(protocol: PagerProtocol) -> Simulation:
     """The simulated device for a protocol (lrs and jtech never answer)."""
     if protocol.name == "tap":
         return TapTerminal()
+    if protocol.name == "sms":
+        return Modem()
     replies: dict[str, Callable[[Page, str], list[bytes]]] = {
         "lrs-t74": lrs_t74.reply,
         "jtech": jtech.reply,
@@ -101,6 +104,12 @@ class PtyTransmitter:
     @property
     def decoder(self) -> Any:
         return getattr(self.sim, "decoder", None) or getattr(self.sim, "blocks", None)
+
+    def say(self, data: bytes) -> None:
+        """The device speaks unasked (a modem announcing a received text)."""
+        if self._master is not None:
+            self.answered += data
+            os.write(self._master, data)
 
     def plug(self) -> None:
         master, slave = os.openpty()

@@ -103,6 +103,7 @@ class PagerSender:
         self.ttl_ms = int(ttl_seconds * 1000)
         self.clock = clock or engine.clock
         self._wake = asyncio.Event()
+        self._talk = asyncio.Lock()  # one conversation with the transmitter at a time
         self.sent = 0
         self.expired = 0
         self.failed = 0
@@ -161,7 +162,13 @@ class PagerSender:
         payload: dict[str, Any] = dict(row.payload)
         entry = str(payload.get("entry"))
         try:
-            page = Page(int(payload["pager"]), int(payload.get("alert", 1)))
+            pager = payload.get("pager")
+            phone = payload.get("phone")
+            page = Page(
+                int(pager) if pager is not None else 0,
+                int(payload.get("alert", 1)),
+                to=str(phone) if isinstance(phone, str) else "",
+            )
             self.protocol.encode(page)
         except (KeyError, ValueError, TypeError) as exc:
             await self.engine.settle([row.id], "dead", f"cannot encode: {exc}")
@@ -179,7 +186,8 @@ class PagerSender:
                 self._report(row, state, detail)
 
             try:
-                result = await self.protocol.deliver(page, self.link, report)
+                async with self._talk:
+                    result = await self.protocol.deliver(page, self.link, report)
             except PortUnavailable as exc:
                 metrics.PAGES.labels("port_down").inc()
                 log.info("page waits for the transmitter", entry=entry, error=str(exc))
@@ -213,6 +221,50 @@ class PagerSender:
             await asyncio.sleep(backoff * (0.5 + random.random()))
             backoff = min(backoff * 2, RETRY_MAX_S)
         return True  # pragma: no cover - the loop always returns
+
+    async def read_replies(self) -> None:
+        """For transmitters that receive (the SMS modem): read the guests' replies every
+        `poll_seconds` and hand each to the engine as `pager.reply` for the party whose phone
+        sent it. Replies from numbers no waiting party has are counted and dropped."""
+        replies = getattr(self.protocol, "replies", None)
+        if replies is None:
+            return
+        poll = float(getattr(self.protocol, "poll_seconds", 15.0))
+        while True:
+            await asyncio.sleep(poll)
+            if not self.link.connected:
+                continue
+            try:
+                async with self._talk:
+                    got = await replies(self.link)
+            except PortUnavailable:
+                continue
+            for message in got:
+                entry = await self.engine.call(self._entry_for, message.sender)
+                if entry is None:
+                    metrics.PAGES.labels("reply_unknown").inc()
+                    log.info("a text reply from a number no waiting party has")
+                    continue
+                metrics.PAGES.labels("reply").inc()
+                data = {"entry": entry, "answer": message.text.strip()[:20]}
+                inp = Input("sms", uuid.uuid4().hex, "pager.reply", self.clock(), data)
+                self.engine.submit_nowait(inp).add_done_callback(_log_refusal)
+
+    def _entry_for(self, number: str) -> str | None:
+        """On the store thread: the waiting or paged party whose phone is `number`."""
+        normalise = getattr(self.protocol, "normalise", None)
+        part = self.engine.state.part("waitlist")
+        if not isinstance(part, WaitlistPart) or normalise is None:
+            return None
+        for entry in sorted(part.entries.values(), key=lambda e: -e.added_at):
+            if entry.status not in ("waiting", "paged") or not entry.phone:
+                continue
+            try:
+                if normalise(entry.phone) == normalise(number):
+                    return entry.id
+            except ValueError:
+                continue
+        return None
 
     def _report(self, row: OutboxRow, state: str, detail: str) -> None:
         """Count the step and log it as a `pager.delivery` input (not awaited: the engine keeps
@@ -263,7 +315,7 @@ class PagerComponent(Component):
         await self.sender.link.start()
 
     async def run(self) -> None:
-        await self.sender.run()
+        await asyncio.gather(self.sender.run(), self.sender.read_replies())
 
     async def stop(self) -> None:
         await self.sender.link.stop()

@@ -4,9 +4,10 @@ outbox effects written in the same transaction as the table change that caused t
 
 Inputs: `waitlist.add`, `waitlist.page` (host or auto), `waitlist.seat`, `waitlist.left`,
 `waitlist.due` (a timer the shell submits when `next_due` says: re-pages and give-ups), and
-`pager.delivery` (the pager sender's report of where a page got: written, acknowledged, ...).
+`pager.delivery` (the pager sender's report of where a page got: written, acknowledged, ...),
+and `pager.reply` (a guest's text reply: 1 on my way, 9 cancel).
 Events: `waitlist.added`, `waitlist.paged`, `waitlist.seated`, `waitlist.left`,
-`waitlist.delivery`.
+`waitlist.delivery`, `waitlist.replied`.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ INPUTS = frozenset(
         "waitlist.left",
         "waitlist.due",
         "pager.delivery",
+        "pager.reply",
     }
 )
 #: Where a page got (docs/pagers.md): the sender reports each step as `pager.delivery`.
@@ -60,6 +62,7 @@ class Entry:
     done_at: int | None = None
     delivery: str | None = None  # where the latest page got (DELIVERY_STATES)
     delivery_detail: str | None = None
+    reply: str | None = None  # the guest's text reply: on_my_way
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,6 +72,7 @@ class PagingRules:
     max_pages: int = 3
     combine_tables: bool = False
     alert_type: int = 1
+    text_paging: bool = False  # the transmitter texts: parties with a phone and no pager too
 
 
 @dataclass
@@ -119,6 +123,18 @@ class WaitlistPart:
             detail = str(d.get("detail") or "")[:200]
             data = {"entry": entry.id, "n": n, "state": step, "detail": detail}
             return [("waitlist.delivery", data)], {"entry": entry.id}
+        if inp.type == "pager.reply":
+            if entry.status not in ("waiting", "paged"):
+                raise Rejected(f"{entry.name}'s party is already {entry.status}.")
+            answer = str(d.get("answer", "")).strip()
+            if answer == "1":
+                return [("waitlist.replied", {"entry": entry.id, "reply": "on_my_way"})], {
+                    "entry": entry.id
+                }
+            if answer == "9":
+                left = {"entry": entry.id, "reason": "guest_cancelled"}
+                return [("waitlist.left", left)], {"entry": entry.id}
+            raise Rejected("A reply is 1 (on my way) or 9 (cancel).", 422)
         if inp.type == "waitlist.page":
             if entry.status not in ("waiting", "paged"):
                 raise Rejected(f"{entry.name}'s party is already {entry.status}.")
@@ -231,6 +247,8 @@ class WaitlistPart:
         elif t == "waitlist.left":
             e = self.entries[d["entry"]]
             e.status, e.done_at = "left", event.at
+        elif t == "waitlist.replied":
+            self.entries[d["entry"]].reply = d.get("reply")
         elif t == "waitlist.delivery":
             e = self.entries[d["entry"]]
             if int(d["n"]) >= e.pages:  # a late report of an older page changes nothing
@@ -271,21 +289,15 @@ class WaitlistPart:
     ) -> tuple[list[Input], list[tuple[str, str, str, dict[str, Any]]]]:
         follow: list[Input] = []
         effects: list[tuple[str, str, str, dict[str, Any]]] = []
-        if event.type == "waitlist.paged" and event.data.get("pager"):
+        paged = self.entries.get(str(event.data.get("entry")))
+        phone = paged.phone if paged is not None and self.rules.text_paging else None
+        if event.type == "waitlist.paged" and (event.data.get("pager") or phone):
             d = event.data
-            effects.append(
-                (
-                    "pager",
-                    f"page:{d['entry']}:{d['n']}",
-                    "page",
-                    {
-                        "entry": d["entry"],
-                        "pager": d["pager"],
-                        "alert": self.rules.alert_type,
-                        "n": d["n"],
-                    },
-                )
-            )
+            payload = {"entry": d["entry"], "pager": d["pager"], "alert": self.rules.alert_type}
+            payload["n"] = d["n"]
+            if phone:
+                payload["phone"] = phone
+            effects.append(("pager", f"page:{d['entry']}:{d['n']}", "page", payload))
         taken: set[str] = set()
         for tid in changed:
             table = state.floor.states[tid]
@@ -415,6 +427,7 @@ def entry_view(e: Entry, tz: ZoneInfo, now: int) -> dict[str, Any]:
         "waited_minutes": max(0, round((end - e.added_at) / MIN_MS)),
         "delivery": e.delivery,
         "delivery_detail": e.delivery_detail,
+        "reply": e.reply,
     }
 
 

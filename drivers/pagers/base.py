@@ -31,11 +31,13 @@ class FrameError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    """Buzz one guest pager; `text` for pagers with a display (alpha pages)."""
+    """Buzz one guest pager; `text` for pagers with a display (alpha pages); `to`, the guest's
+    phone number, for text paging."""
 
     pager: int
     alert: int = 1
     text: str = ""
+    to: str = ""
 
 
 # ---- the transmitter's answers ---------------------------------------------------------------
@@ -78,7 +80,16 @@ class Prompt:
     text: str = ""
 
 
-Answer = Ack | Nak | Busy | Transmitted | Prompt
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """A message the device received (a guest's text reply): where it is stored, from whom."""
+
+    index: int
+    sender: str
+    text: str
+
+
+Answer = Ack | Nak | Busy | Transmitted | Prompt | Incoming
 
 
 class AnswerDecoder(Protocol):

@@ -261,7 +261,7 @@ async def test_unplug_and_replug_mid_service(rig: Any, tmp_path: Path) -> None:
     tx.replug()
     assert await link.wait_connected(5)
     assert (await proto.deliver(Page(9, 1), link, Steps())).delivered
-    assert [p.pager for p in tx.pages] == [9]
+    assert [p.pager for p in await tx.wait_pages(1)] == [9]
 
 
 async def test_jtech_and_lrs_never_answer_so_written_is_done(tmp_path: Path) -> None:
