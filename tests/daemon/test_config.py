@@ -129,7 +129,8 @@ def test_pager_protocol_keys_are_checked_by_the_protocols_own_options() -> None:
     assert len(found) == 1 and found[0].startswith("pager.capcode_prefix: expected text matching")
     assert errors(BASE + '[pager]\nport = "p"\ncapcode = 1\n') == ["pager.capcode: unknown key"]
     assert errors(BASE + '[pager]\nport = "p"\nprotocol = "pocsag"\n') == [
-        'pager.protocol: expected one of jtech, lrs, lrs-t74, rps-http, sms, tap, waveware, got "pocsag"'
+        "pager.protocol: expected one of jtech, lrs, lrs-t74, rps-http, sms, tap, waveware, "
+        'got "pocsag"'
     ]
     assert errors(BASE + '[pager]\nport = "p"\nttl_seconds = 0\n') == [
         "pager.ttl_seconds: expected an integer > 0 and <= 3600, got 0"

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -249,3 +250,87 @@ async def test_an_unplugged_transmitter_shows_in_the_component_health(
         assert box.component.health().up
     finally:
         await box.close()
+
+
+# ---- text paging -----------------------------------------------------------------------------
+
+SMS = {"site_name": "Luna", "command_timeout": 0.3, "ack_timeout": 0.3, "poll_seconds": 0.05}
+
+
+def sms_state() -> State:
+    rules = PagingRules(text_paging=True)
+    return State(SPECS, TZ, parts=[WaitlistPart(TABLES, TZ, rules)])
+
+
+async def add(box: Box, name: str, phone: str) -> str:
+    body = await box("waitlist.add", name=name, party_size=2, pager=None, phone=phone)
+    return str(body["entry"])
+
+
+async def entry_of(box: Box, entry: str) -> Any:
+    def read() -> Any:
+        part = box.engine.state.part("waitlist")
+        assert isinstance(part, WaitlistPart)
+        return part.entries[entry]
+
+    return await box.engine.call(read)
+
+
+async def test_a_text_page_and_the_guests_replies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from floorlink.drivers.pagers.sms import Modem
+
+    monkeypatch.setattr(sys.modules[__name__], "make_state", sms_state)
+    tx = PtyTransmitter(tmp_path / "modem", "sms")
+    tx.plug()
+    box = await Box(tmp_path / "f.db", tx.path, "sms", SMS).open()
+    try:
+        kim = await add(box, "Kim", "(503) 555-0123")
+        ito = await add(box, "Ito", "503.555.0199")
+        await box("waitlist.page", entry=kim)
+        assert (await tx.wait_pages(1))[0].to == "+15035550123"
+        await box.delivery(kim, "acknowledged")
+        modem = tx.sim
+        assert isinstance(modem, Modem)
+        tx.say(modem.receive("+15035550123", "1"))
+        tx.say(modem.receive("+15035550199", "9"))
+        tx.say(modem.receive("+15035550100", "1"))  # nobody waiting has this number
+
+        async def replied() -> bool:
+            k, i = await entry_of(box, kim), await entry_of(box, ito)
+            return k.reply == "on_my_way" and i.status == "left"
+
+        await until(replied, "both replies acted on the waitlist")
+        assert (await entry_of(box, kim)).status == "paged"
+        assert modem.inbox == {}
+    finally:
+        await box.close()
+        tx.close()
+
+
+async def test_the_modem_unplugged_mid_send_then_the_text_goes_once_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(sys.modules[__name__], "make_state", sms_state)
+    tx = PtyTransmitter(tmp_path / "modem", "sms")
+    tx.script[:] = ["silent"]  # takes the text, then is pulled before it answers
+    tx.plug()
+    box = await Box(tmp_path / "f.db", tx.path, "sms", SMS).open()
+    try:
+        kim = await add(box, "Kim", "5035550123")
+        await box("waitlist.page", entry=kim)
+
+        async def text_written() -> bool:
+            return b"\x1a" in tx.raw
+
+        await until(text_written, "the text reached the modem")
+        tx.unplug()
+        await box.delivery(kim, "retrying")
+        tx.replug()
+        assert await box.settled() == ("done", None)
+        await box.delivery(kim, "acknowledged")
+        assert [p.to for p in tx.pages] == ["+15035550123"]
+    finally:
+        await box.close()
+        tx.close()
