@@ -25,7 +25,7 @@ from floorlink.drivers.pty_transmitter import PtyTransmitter
 from floorlink.paging import sender as sender_module
 from floorlink.paging.quotes import TableView
 from floorlink.paging.sender import PagerComponent, PagerSender, make_transport
-from floorlink.paging.waitlist import PagingRules, WaitlistPart
+from floorlink.paging.waitlist import Entry, PagingRules, WaitlistPart
 
 TABLES = tuple(TableView(s.id, s.seats) for s in SPECS)
 
@@ -267,8 +267,8 @@ async def add(box: Box, name: str, phone: str) -> str:
     return str(body["entry"])
 
 
-async def entry_of(box: Box, entry: str) -> Any:
-    def read() -> Any:
+async def entry_of(box: Box, entry: str) -> Entry:
+    def read() -> Entry:
         part = box.engine.state.part("waitlist")
         assert isinstance(part, WaitlistPart)
         return part.entries[entry]
