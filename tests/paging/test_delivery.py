@@ -334,3 +334,25 @@ async def test_the_modem_unplugged_mid_send_then_the_text_goes_once_back(
     finally:
         await box.close()
         tx.close()
+
+
+def test_delivery_steps_are_logged_folded_and_kept_off_the_cloud() -> None:
+    from floorlink.bridge.reservations import ReservationsPart
+
+    wl = WaitlistPart(TABLES, TZ, PagingRules())
+    state = State(SPECS, TZ, True, [wl, ReservationsPart(TZ, 30)])
+    t = 1_795_000_000_000
+    added = state.process(Input("host", "a", "waitlist.add", t, {"name": "Kim", "party_size": 2}))
+    entry = added.body["entry"]
+    paged = state.process(Input("host", "p", "waitlist.page", t, {"entry": entry}))
+    assert wl.entries[entry].delivery is None  # no pager, no phone: nothing to send
+    assert [e.consumer for e in paged.effects] == ["cloud"]
+    step = {"entry": entry, "n": 1, "state": "acknowledged", "detail": ""}
+    out = state.process(Input("pager", "d", "pager.delivery", t, step))
+    assert [e.type for e in out.events] == ["waitlist.delivery"] and out.effects == []
+    assert wl.entries[entry].delivery == "acknowledged"
+    bad = state.process(Input("pager", "x", "pager.delivery", t, step | {"state": "lost"}))
+    assert bad.result == "rejected" and bad.status == 422
+    late = {"entry": entry, "n": 0, "state": "failed", "detail": "old"}
+    state.process(Input("pager", "l", "pager.delivery", t, late))
+    assert wl.entries[entry].delivery == "acknowledged"  # an older page's report changes nothing
