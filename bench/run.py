@@ -278,7 +278,12 @@ async def main() -> dict[str, Any]:
             daemon.stop()
             broker.stop()
             nagle.stop()
-    for name in ("bench.paging", "bench.bridge_drain", "bench.reservation_sync"):
+    for name in (
+        "bench.paging",
+        "bench.bridge_drain",
+        "bench.reservation_sync",
+        "bench.transmitters",
+    ):
         with contextlib.suppress(ImportError):
             module = importlib.import_module(name)
             results[name.split(".")[1]] = await asyncio.to_thread(module.run)
@@ -305,6 +310,10 @@ def print_table(r: dict[str, Any]) -> None:
         print(f"check closed -> page on the port, p50/p99    {page}")
         q = p["quotes"]
         print(f"quote error (MAE, minutes) by simulated night {q['mae_minutes_by_night']}")
+    if "transmitters" in r:
+        for name, t in r["transmitters"].items():
+            label = f"check closed -> {name} acknowledgement, p50/p99"
+            print(f"{label:<45}{t['p50_ms']} / {t['p99_ms']} ms")
     if "bridge_drain" in r:
         b = r["bridge_drain"]
         print(f"cloud backlog of {b['backlog_events']} drained in           {b['drain_seconds']} s")

@@ -32,6 +32,8 @@ MIN_MS = 60_000
 NO_SHOW_GRACE_MS = 20 * MIN_MS
 UPCOMING_MS = 4 * 3600 * 1000
 ACTIVE = ("booked", "confirmed", "arrived")
+#: Waitlist events that stay on site: a page's delivery steps are the transmitter's business.
+LOCAL_WAITLIST_EVENTS = frozenset({"waitlist.due", "waitlist.delivery"})
 INPUTS = frozenset(
     {
         "cloud.pulled",
@@ -391,7 +393,7 @@ class ReservationsPart:
             elif kind == "status_mismatch" and conflict_table in state.floor.states:
                 obj = state.table_object(str(conflict_table))
                 effects.append(self._cloud(event, "table.status", obj))
-        elif event.type.startswith("waitlist.") and event.type != "waitlist.due":
+        elif event.type.startswith("waitlist.") and event.type not in LOCAL_WAITLIST_EVENTS:
             effects.append(self._cloud(event, event.type, dict(d)))
         return follow, effects
 

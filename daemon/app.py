@@ -12,7 +12,7 @@ import contextlib
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -35,6 +35,7 @@ from floorlink.daemon.core.floor import STATUSES, TableSpec
 from floorlink.daemon.core.state import Input, Outcome, State
 from floorlink.daemon.engine import Committed, Engine, RejectInput, now_ms
 from floorlink.daemon.logs import Throttle
+from floorlink.daemon.plugins import PAGER_PROTOCOLS
 from floorlink.daemon.reserve import SpaceReserve
 from floorlink.daemon.service import (
     JSON,
@@ -53,11 +54,9 @@ from floorlink.daemon.service import (
 from floorlink.daemon.sources import SourceContext, make_source
 from floorlink.daemon.store import Store
 from floorlink.drivers.mqtt import BrokerLink, BrokerSettings, Received
-from floorlink.drivers.pagers import make_protocol
 from floorlink.drivers.pos import TERMINAL_RE, PosRejected, parse_pos_event
-from floorlink.drivers.serial_port import SerialPort
 from floorlink.paging.quotes import TableView
-from floorlink.paging.sender import PagerSender
+from floorlink.paging.sender import PagerComponent, PagerSender, Transport, make_transport
 from floorlink.paging.waitlist import PagingRules, WaitlistPart, next_due, waitlist_view
 
 if TYPE_CHECKING:
@@ -131,22 +130,20 @@ class App:
         self.bridge: CloudBridge | None = None
         if config.cloud is not None and config.cloud.url:
             self.bridge = CloudBridge(self.engine, config, self._on_cloud_state)
-        self.port: SerialPort | None = None
+        self.port: Transport | None = None
         self.sender: PagerSender | None = None
         if config.pager is not None:
             p = config.pager
-            self.port = SerialPort(p.port, p.baud, name="pager")
+            plugin = PAGER_PROTOCOLS.get(p.protocol)
+            protocol = plugin.factory(p.options())
+            self.port = make_transport(protocol, p.port, p.baud)
             self.port.on_state_change(self._on_port_state)
-            protocol = make_protocol(
-                p.protocol,
-                **(
-                    {"restaurant_id": p.restaurant_id, "system_id": p.system_id}
-                    if p.protocol == "lrs"
-                    else {}
-                ),
-            )
             self.sender = PagerSender(
-                self.engine, self.port, protocol, lambda entry: self._still_waiting(entry)
+                self.engine,
+                self.port,
+                protocol,
+                lambda entry: self._still_waiting(entry),
+                ttl_seconds=p.ttl_seconds,
             )
         self._timer_wake = asyncio.Event()
         mq = config.mqtt
@@ -181,11 +178,12 @@ class App:
         context = SourceContext(
             self._submit_counted, self.tz, config.table_ids, now_ms, config.table_names
         )
+        if self.sender is not None:
+            sup.add(PagerComponent(self.sender))
         self.sources = [
             sup.add(make_source(entry.kind, entry.name, entry.options(), context))
             for entry in config.inputs
         ]
-        self._tasks: list[asyncio.Task[Any]] = []
         self._live: list[asyncio.Queue[tuple[LiveKind, Any]]] = []
         self.ready = asyncio.Event()
         self.store_open = False
@@ -200,14 +198,7 @@ class App:
         self._quotes_seen = self.engine.views["quote_errors"][0]
         self._update_table_gauges()
         log.info("store open", path=self.config.store.path, seq=self.engine.state.seq)
-        if self.port is not None and self.sender is not None:
-            await self.port.start()
-            self._spawn("floorlink.paging.sender", self.sender.run())
         await self.supervisor.start()
-
-    def _spawn(self, name: str, coro: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.create_task(coro, name=name)
-        self._tasks.append(task)
 
     @property
     def fatal(self) -> BaseException | None:
@@ -237,12 +228,7 @@ class App:
         await asyncio.sleep(0)  # let the last acks go out
         with contextlib.suppress(Exception):
             await self.link.publish_wait(topics.STATUS, topics.OFFLINE)
-        for task in reversed(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.supervisor.stop()
-        if self.port is not None:
-            await self.port.stop()
         if self.bridge is not None:
             await self.bridge.close()
         if self.store_open:
@@ -390,6 +376,7 @@ class App:
             metrics.SERIAL_RECONNECTS.labels("pager").inc(0)
         elif self.port is not None and self.port.last_error:
             metrics.SERIAL_RECONNECTS.labels("pager").inc()
+        self.supervisor.export_metrics()  # the pager component's health changed with its port
         self._broadcast("status", self.status())
 
     def _dues(self, now: int) -> dict[str, int | None]:
@@ -469,6 +456,7 @@ class App:
                 log.error("cloud outbox over its alarm size", pending=depth, alarm=alarm)
             alarmed = bool(alarm and depth >= alarm)
             self.outbox_alarm = alarmed
+            self.supervisor.export_metrics()  # health can change without a phase change
             await asyncio.sleep(OUTBOX_GAUGE_S)
 
     def status(self) -> JSON:
@@ -649,6 +637,7 @@ def build_state(config: Config) -> State:
         max_pages=config.paging.max_pages,
         combine_tables=config.paging.combine_tables,
         alert_type=config.pager.alert_type if config.pager else 1,
+        text_paging=config.pager is not None and config.pager.protocol == "sms",
     )
     cloud = bool(config.cloud and config.cloud.url)
     reservations = ReservationsPart(tz, config.paging.hold_window_minutes)

@@ -143,14 +143,21 @@ class Http(Model):
 
 
 class Pager(Model):
+    """`[pager]`: where the transmitter is and which protocol it speaks. The protocol's own keys
+    (`restaurant_id`, `system_id` for `lrs`, ...) sit in the same section and are validated by
+    that protocol's options model (docs/pagers.md)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True, strict=True)
     port: str = Field(
-        description="any path pyserial opens: /dev/serial/by-id/..., a pty, rfc2217://"
+        description="any path pyserial opens: /dev/serial/by-id/..., a pty, rfc2217://; "
+        "for rps-http the box's http:// url"
     )
     protocol: str = Field("lrs", description="transmitter protocol (see docs/pagers.md)")
-    baud: int = 9600
-    restaurant_id: Annotated[int, Field(ge=0, le=255)] = 0
-    system_id: Annotated[int, Field(ge=0, le=15)] = 0
+    baud: int | None = Field(None, description="default: the protocol's (9600; jtech 1200)")
     alert_type: Annotated[int, Field(ge=0, le=255)] = 1
+    ttl_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
+        180, description="a page older than this is never sent (marked expired)"
+    )
 
     @field_validator("protocol")
     @classmethod
@@ -162,12 +169,22 @@ class Pager(Model):
 
     @field_validator("baud")
     @classmethod
-    def _baud(cls, v: int) -> int:
-        if v not in BAUD_RATES:
+    def _baud(cls, v: int | None) -> int | None:
+        if v is not None and v not in BAUD_RATES:
             raise ValueError(
                 f"expected a standard baud rate ({', '.join(map(str, BAUD_RATES))}), got {v}"
             )
         return v
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The protocol's own keys."""
+        return dict(self.model_extra or {})
+
+    def options(self) -> BaseModel:
+        from floorlink.daemon.plugins import PAGER_PROTOCOLS
+
+        return PAGER_PROTOCOLS.options(self.protocol, self.settings)
 
 
 class Paging(Model):
@@ -282,12 +299,9 @@ class Config(Model):
 
 
 def _pager_protocols() -> set[str]:
-    try:
-        from floorlink.drivers.pagers import PROTOCOLS
+    from floorlink.daemon.plugins import PAGER_PROTOCOLS
 
-        return set(PROTOCOLS)
-    except ImportError:
-        return {"lrs"}
+    return set(PAGER_PROTOCOLS.names())
 
 
 # ---- errors ------------------------------------------------------------------------------
@@ -345,9 +359,10 @@ def _sentence(err: Mapping[str, Any]) -> str:
     ctx = err.get("ctx") or {}
     got = _got(err.get("input"))
     bounds = _field_bounds(tuple(err["loc"]))
-    if not bounds:  # a plug-in's own options: the bound the error names
-        words = {"ge": ">=", "gt": ">", "le": "<=", "lt": "<"}
-        bounds = "".join(f" {w} {ctx[k]}" for k, w in words.items() if k in ctx)
+    if not bounds:  # a plug-in's own model: the bound the error names
+        pairs = (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<"))
+        words = [f"{w} {ctx[k]}" for k, w in pairs if k in ctx]
+        bounds = " " + " and ".join(words) if words else ""
     if kind == "missing":
         return "missing (required)"
     if kind == "extra_forbidden":
@@ -473,6 +488,7 @@ def _cross_checks(config: Config) -> list[str]:
         )
     lines.extend(_input_checks(config))
     lines.extend(_provider_checks(config))
+    lines.extend(_pager_checks(config))
     if config.mqtt.ca_file and not config.mqtt.tls:
         lines.append("mqtt.ca_file: only used with an mqtts:// url")
     return lines
@@ -518,6 +534,20 @@ def _provider_checks(config: Config) -> list[str]:
     except ValidationError as exc:
         return [
             f"{_path(('cloud', *err['loc']))}: {_sentence({**err, 'loc': ()})}"
+            for err in exc.errors()
+        ]
+    return []
+
+
+def _pager_checks(config: Config) -> list[str]:
+    """`[pager]`'s protocol keys against the protocol's own options model."""
+    if config.pager is None:
+        return []
+    try:
+        config.pager.options()
+    except ValidationError as exc:
+        return [
+            f"{_path(('pager', *err['loc']))}: {_sentence({**err, 'loc': ()})}"
             for err in exc.errors()
         ]
     return []

@@ -79,13 +79,21 @@ def check_serial(config: Config) -> Finding:
         return Finding("pager port", "ok", "no pager configured")
     import serial
 
+    from floorlink.daemon.plugins import PAGER_PROTOCOLS
+
+    protocol = PAGER_PROTOCOLS.get(pager.protocol).factory(pager.options())
+    if protocol.transport != "serial":
+        return Finding("pager port", "ok", f"{pager.port} is an HTTP transmitter (not checked)")
+    baud = pager.baud or protocol.default_baud
     try:
-        port = serial.serial_for_url(pager.port, baudrate=pager.baud, timeout=0.1)
+        port = serial.serial_for_url(
+            pager.port, baudrate=baud, timeout=0.1, **protocol.serial_settings()
+        )
         port.close()
     except (serial.SerialException, OSError, ValueError) as exc:
         hint = "  Plug the transmitter in; list ports with: ls -l /dev/serial/by-id/"
         return Finding("pager port", "FAIL", f"cannot open {pager.port}: {exc}.{hint}")
-    return Finding("pager port", "ok", f"{pager.port} opens at {pager.baud} baud")
+    return Finding("pager port", "ok", f"{pager.port} opens at {baud} baud")
 
 
 async def check_cloud(config: Config) -> Finding:

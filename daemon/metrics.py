@@ -30,7 +30,13 @@ OUTBOX_AGE = Gauge(
 OUTBOX_DEAD = Gauge(
     "floorlink_outbox_dead", "Effects parked in the dead-letter state", ["consumer"]
 )
-PAGES = Counter("floorlink_pages_total", "Pages written to the transmitter, by result", ["result"])
+PAGES = Counter(
+    "floorlink_pages_total",
+    "Pages by result and delivery state: sent, expired, port_down, invalid; written, "
+    "acknowledged, transmitted, retrying, failed; nak, busy, no_answer (docs/pagers.md)",
+    ["result"],
+)
+PAGER_UP = Gauge("floorlink_pager_up", "1 while the pager transmitter is connected and answers")
 SERIAL_RECONNECTS = Counter("floorlink_serial_reconnects_total", "Serial port reopenings", ["port"])
 BROKER_CONNECTED = Gauge("floorlink_broker_connected", "1 while the MQTT broker is connected")
 CLOUD_CONNECTED = Gauge("floorlink_cloud_connected", "1 while the cloud answers")

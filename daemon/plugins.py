@@ -83,7 +83,18 @@ INPUT_SOURCES: Registry[Any] = Registry(
 )
 
 #: Pager transmitter protocols: `[pager] protocol`.
-PAGER_PROTOCOLS: Registry[Any] = Registry("pager protocol", {})
+PAGER_PROTOCOLS: Registry[Any] = Registry(
+    "pager protocol",
+    {
+        "lrs": "floorlink.drivers.pagers.lrs:PLUGIN",
+        "lrs-t74": "floorlink.drivers.pagers.lrs_t74:PLUGIN",
+        "jtech": "floorlink.drivers.pagers.jtech:PLUGIN",
+        "waveware": "floorlink.drivers.pagers.waveware:PLUGIN",
+        "tap": "floorlink.drivers.pagers.tap:PLUGIN",
+        "rps-http": "floorlink.drivers.pagers.rps_http:PLUGIN",
+        "sms": "floorlink.drivers.pagers.sms:PLUGIN",
+    },
+)
 
 #: Cloud reservation systems: `[cloud] provider`.
 RESERVATION_PROVIDERS: Registry[Any] = Registry(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import termios
 from collections.abc import Callable
 from typing import Any
 
@@ -35,9 +36,10 @@ class PortUnavailable(Exception):
 class _Link:
     """The open device: a stream pair, or a blocking pyserial object behind an executor."""
 
-    def __init__(self, url: str, baudrate: int) -> None:
+    def __init__(self, url: str, baudrate: int, settings: dict[str, Any] | None = None) -> None:
         self.url = url
         self.baudrate = baudrate
+        self.settings = dict(settings or {})
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
         self.blocking: Any = None
@@ -46,11 +48,14 @@ class _Link:
         if self.url.startswith(FD_LESS_SCHEMES):
             loop = asyncio.get_running_loop()
             self.blocking = await loop.run_in_executor(
-                None, lambda: serial.serial_for_url(self.url, baudrate=self.baudrate, timeout=0.2)
+                None,
+                lambda: serial.serial_for_url(
+                    self.url, baudrate=self.baudrate, timeout=0.2, **self.settings
+                ),
             )
         else:
             self.reader, self.writer = await serial_asyncio_fast.open_serial_connection(
-                url=self.url, baudrate=self.baudrate
+                url=self.url, baudrate=self.baudrate, **self.settings
             )
 
     async def read(self) -> bytes:
@@ -92,9 +97,12 @@ class SerialPort:
         baudrate: int = 9600,
         on_data: Callable[[bytes], None] | None = None,
         name: str = "pager",
+        settings: dict[str, Any] | None = None,
     ) -> None:
+        """`settings`: pyserial's other settings (bytesize, parity, stopbits, rtscts)."""
         self.url = url
         self.baudrate = baudrate
+        self.settings = dict(settings or {})
         self.on_data = on_data
         self.name = name
         self.reconnects = 0
@@ -171,10 +179,11 @@ class SerialPort:
         backoff = BACKOFF_START_S
         outage_logged = False
         while True:
-            link = _Link(self.url, self.baudrate)
+            link = _Link(self.url, self.baudrate, self.settings)
             try:
                 await link.open()
-            except (OSError, serial.SerialException, ValueError) as exc:
+            except (OSError, serial.SerialException, ValueError, termios.error) as exc:
+                # termios.error: the device refuses a setting (a pty refuses parity)
                 self.last_error = str(exc)
                 if not outage_logged:
                     log.warning("serial port unavailable; retrying", port=self.url, error=str(exc))

@@ -1,24 +1,37 @@
-"""Writes the pager outbox to the transmitter, in order, when the port is there.
+"""Delivers the pager outbox to the transmitter, in order, when it is there, and says how far
+each page got.
 
 The decision to page is exactly-once (an event and its outbox row, committed together). The
-write is at-least-once at the wire: a row is marked done right after its bytes drained, so only
-a crash in that instant repeats a page, and a repeated buzz is harmless on a coaster pager.
+write is at-least-once at the wire: a row is marked done right after the transmitter took it, so
+only a crash in that instant repeats a page, and a repeated buzz is harmless on a coaster pager.
 A page whose party was seated or left meanwhile is expired, not sent; of several pages queued
-for one party while the port was down, only the latest is sent (the others are superseded).
+for one party while the port was down, only the latest is sent (the others are superseded); a
+page older than its time to live is never sent.
+
+Each page is a conversation (drivers/pagers/base.py): written -> acknowledged -> transmitted as
+far as the protocol reports, or NAK / busy / no answer, retried with backoff, then failed with
+the transmitter's reason. Every step goes to the engine as a `pager.delivery` input, so it is in
+the log and on the waitlist row; the sender itself touches the store only through the outbox API.
 """
 
 from __future__ import annotations
 
 import asyncio
+import random
+import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
 from floorlink.daemon import metrics
-from floorlink.daemon.engine import Engine
+from floorlink.daemon.component import Component, Health
+from floorlink.daemon.core.state import Input
+from floorlink.daemon.engine import Committed, Engine
 from floorlink.daemon.store import OutboxRow
 from floorlink.drivers.pagers import Page, PagerProtocol
+from floorlink.drivers.pagers.base import Answer, Delivery
+from floorlink.drivers.pagers.link import SerialLink
 from floorlink.drivers.serial_port import PortUnavailable, SerialPort
 from floorlink.paging.waitlist import WaitlistPart
 
@@ -26,29 +39,95 @@ log = structlog.get_logger(__name__)
 
 CONSUMER = "pager"
 BATCH = 20
+TTL_SECONDS = 180.0
+MAX_ATTEMPTS = 4
+RETRY_START_S = 1.0
+RETRY_MAX_S = 20.0
+
+
+class Transport(Protocol):
+    """A transmitter the sender can talk to: a serial link or an HTTP box."""
+
+    @property
+    def connected(self) -> bool: ...
+
+    @property
+    def last_error(self) -> str | None: ...
+
+    def on_state_change(self, callback: Callable[[bool], None]) -> None: ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def wait_connected(self, timeout: float | None = None) -> bool: ...
+
+    async def write(self, data: bytes) -> None: ...
+
+    async def answer(self, timeout: float) -> Answer | None: ...
+
+    def discard(self) -> None: ...
+
+
+def make_transport(protocol: PagerProtocol, port: str, baud: int | None = None) -> Transport:
+    """The link a protocol talks over: `[pager] port` as a serial path, or the box's URL."""
+    if protocol.transport == "http":
+        from floorlink.drivers.pagers.rps_http import HttpLink, RpsAnswers
+
+        timeout = float(getattr(protocol, "ack_timeout", 5.0))
+        return HttpLink(port, RpsAnswers(), timeout=timeout)
+    serial = SerialPort(
+        port, baud or protocol.default_baud, name="pager", settings=protocol.serial_settings()
+    )
+    return SerialLink(serial, protocol.answers())
 
 
 class PagerSender:
     def __init__(
         self,
         engine: Engine,
-        port: SerialPort,
+        port: SerialPort | Transport,
         protocol: PagerProtocol,
         still_waiting: Callable[[str], bool] | None = None,
+        ttl_seconds: float = TTL_SECONDS,
+        clock: Callable[[], int] | None = None,
     ) -> None:
         self.engine = engine
-        self.port = port
+        self.link: Transport = (
+            SerialLink(port, protocol.answers()) if isinstance(port, SerialPort) else port
+        )
+        self.port = self.link
         self.protocol = protocol
         # runs on the store thread: entry id -> may this party still be paged?
         self.still_waiting = still_waiting or self._still_waiting
+        self.ttl_ms = int(ttl_seconds * 1000)
+        self.clock = clock or engine.clock
         self._wake = asyncio.Event()
+        self._talk = asyncio.Lock()  # one conversation with the transmitter at a time
         self.sent = 0
         self.expired = 0
-        port.on_state_change(lambda connected: self.wake() if connected else None)
+        self.failed = 0
+        self.last: Delivery | None = None
+        self.reports: list[tuple[str, str, str]] = []  # (row key, state, detail), recent
+        self.link.on_state_change(self._on_state)
+        metrics.PAGER_UP.set(0)
 
     def wake(self) -> None:
         """New pager rows were committed, or the port came back."""
         self._wake.set()
+
+    def _on_state(self, connected: bool) -> None:
+        self._set_up()
+        if connected:
+            self.wake()
+
+    @property
+    def up(self) -> bool:
+        """The transmitter is there and the last page did not go unanswered."""
+        return self.link.connected and (self.last is None or self.last.state != "no_answer")
+
+    def _set_up(self) -> None:
+        metrics.PAGER_UP.set(1 if self.up else 0)
 
     def _still_waiting(self, entry: str) -> bool:
         """The default check, on the store thread: the entry is waiting or paged."""
@@ -60,8 +139,8 @@ class PagerSender:
         """Deliver forever; waits (no polling) for new rows or for the port to come back."""
         while True:
             rows = await self.engine.next_outbox(CONSUMER, BATCH, self._wake)
-            if not self.port.connected:
-                await self.port.wait_connected()
+            if not self.link.connected:
+                await self.link.wait_connected()
                 continue
             latest = {str(row.payload.get("entry")): row.id for row in rows}
             for row in rows:
@@ -70,34 +149,182 @@ class PagerSender:
                 elif not await self._deliver(row):
                     break
 
+    async def _gone(self, row: OutboxRow) -> str | None:
+        """Why this row must not be sent any more, or None."""
+        if self.ttl_ms and self.clock() - row.created > self.ttl_ms:
+            return f"older than its time to live ({self.ttl_ms / 1000:g} s)"
+        if not await self.engine.call(self.still_waiting, str(row.payload.get("entry"))):
+            return "the party was seated or left before the page"
+        return None
+
     async def _deliver(self, row: OutboxRow) -> bool:
-        """True to go on with the next row; False when the port went away."""
+        """True to go on with the next row; False when the transmitter went away."""
         payload: dict[str, Any] = dict(row.payload)
         entry = str(payload.get("entry"))
-        if not await self.engine.call(self.still_waiting, entry):
-            await self._expire(row, "the party was seated or left before the page")
-            return True
         try:
-            frame = self.protocol.encode(Page(int(payload["pager"]), int(payload.get("alert", 1))))
+            pager = payload.get("pager")
+            phone = payload.get("phone")
+            page = Page(
+                int(pager) if pager is not None else 0,
+                int(payload.get("alert", 1)),
+                to=str(phone) if isinstance(phone, str) else "",
+            )
+            self.protocol.encode(page)
         except (KeyError, ValueError, TypeError) as exc:
             await self.engine.settle([row.id], "dead", f"cannot encode: {exc}")
             metrics.PAGES.labels("invalid").inc()
             log.error("page cannot be encoded; parked as dead", key=row.key, error=str(exc))
             return True
-        try:
-            await self.port.write(frame)
-        except PortUnavailable as exc:
-            metrics.PAGES.labels("port_down").inc()
-            log.info("page waits for the port", entry=entry, error=str(exc))
-            return False
-        await self.engine.settle([row.id], "done")
-        self.sent += 1
-        metrics.PAGES.labels("sent").inc()
-        log.info("page sent", entry=entry, pager=payload.get("pager"), n=payload.get("n"))
-        return True
+        backoff = RETRY_START_S
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            why = await self._gone(row)
+            if why is not None:
+                await self._expire(row, why, report=why.startswith("older"))
+                return True
 
-    async def _expire(self, row: OutboxRow, why: str) -> None:
+            async def report(state: str, detail: str) -> None:
+                self._report(row, state, detail)
+
+            try:
+                async with self._talk:
+                    result = await self.protocol.deliver(page, self.link, report)
+            except PortUnavailable as exc:
+                metrics.PAGES.labels("port_down").inc()
+                log.info("page waits for the transmitter", entry=entry, error=str(exc))
+                self._set_up()
+                return False
+            self.last = result
+            self._set_up()
+            if result.delivered:
+                await self.engine.settle([row.id], "done")
+                self.sent += 1
+                metrics.PAGES.labels("sent").inc()
+                log.info(
+                    "page delivered",
+                    entry=entry,
+                    pager=page.pager,
+                    n=payload.get("n"),
+                    state=result.state,
+                    detail=result.detail or None,
+                )
+                return True
+            metrics.PAGES.labels(result.state).inc()
+            reason = f"{result.state.replace('_', ' ')}: {result.detail}".rstrip(": ")
+            log.warning("page not taken", entry=entry, attempt=attempt, reason=reason)
+            if attempt == MAX_ATTEMPTS:
+                await self.engine.settle([row.id], "dead", reason)
+                self.failed += 1
+                self._report(row, "failed", reason)
+                log.error("page failed", entry=entry, pager=page.pager, reason=reason)
+                return True
+            self._report(row, "retrying", f"{reason} (attempt {attempt} of {MAX_ATTEMPTS})")
+            await asyncio.sleep(backoff * (0.5 + random.random()))
+            backoff = min(backoff * 2, RETRY_MAX_S)
+        return True  # pragma: no cover - the loop always returns
+
+    async def read_replies(self) -> None:
+        """For transmitters that receive (the SMS modem): read the guests' replies every
+        `poll_seconds` and hand each to the engine as `pager.reply` for the party whose phone
+        sent it. Replies from numbers no waiting party has are counted and dropped."""
+        replies = getattr(self.protocol, "replies", None)
+        if replies is None:
+            return
+        poll = float(getattr(self.protocol, "poll_seconds", 15.0))
+        while True:
+            await asyncio.sleep(poll)
+            if not self.link.connected:
+                continue
+            try:
+                async with self._talk:
+                    got = await replies(self.link)
+            except PortUnavailable:
+                continue
+            for message in got:
+                entry = await self.engine.call(self._entry_for, message.sender)
+                if entry is None:
+                    metrics.PAGES.labels("reply_unknown").inc()
+                    log.info("a text reply from a number no waiting party has")
+                    continue
+                metrics.PAGES.labels("reply").inc()
+                data = {"entry": entry, "answer": message.text.strip()[:20]}
+                inp = Input("sms", uuid.uuid4().hex, "pager.reply", self.clock(), data)
+                self.engine.submit_nowait(inp).add_done_callback(_log_refusal)
+
+    def _entry_for(self, number: str) -> str | None:
+        """On the store thread: the waiting or paged party whose phone is `number`."""
+        normalise = getattr(self.protocol, "normalise", None)
+        part = self.engine.state.part("waitlist")
+        if not isinstance(part, WaitlistPart) or normalise is None:
+            return None
+        for entry in sorted(part.entries.values(), key=lambda e: -e.added_at):
+            if entry.status not in ("waiting", "paged") or not entry.phone:
+                continue
+            try:
+                if normalise(entry.phone) == normalise(number):
+                    return entry.id
+            except ValueError:
+                continue
+        return None
+
+    def _report(self, row: OutboxRow, state: str, detail: str) -> None:
+        """Count the step and log it as a `pager.delivery` input (not awaited: the engine keeps
+        inputs in order, and the conversation goes on meanwhile)."""
+        metrics.PAGES.labels(state).inc()
+        self.reports.append((row.key, state, detail))
+        del self.reports[:-200]
+        n = row.payload.get("n")
+        data = {"entry": row.payload.get("entry"), "n": n if isinstance(n, int) else 0}
+        inp = Input(
+            "pager",
+            uuid.uuid4().hex,
+            "pager.delivery",
+            self.clock(),
+            data | {"state": state, "detail": detail, "key": row.key},
+        )
+        fut = self.engine.submit_nowait(inp)
+        fut.add_done_callback(_log_refusal)
+
+    async def _expire(self, row: OutboxRow, why: str, report: bool = False) -> None:
         await self.engine.settle([row.id], "expired", why)
         self.expired += 1
         metrics.PAGES.labels("expired").inc()
+        if report:
+            self._report(row, "expired", why)
         log.info("page expired", key=row.key, pager=row.payload.get("pager"), reason=why)
+
+
+def _log_refusal(fut: asyncio.Future[Committed]) -> None:
+    if fut.cancelled():
+        return
+    if fut.exception() is not None:
+        log.warning("delivery report not stored", error=str(fut.exception()))
+    elif fut.result().outcome.result == "rejected":
+        log.info("delivery report refused", error=fut.result().outcome.error)
+
+
+class PagerComponent(Component):
+    """The transmitter link and the sender as one supervised piece: `/api/v1/status` shows the
+    transmitter unplugged, and `floorlink_component_up{component="pager"}` drops with it."""
+
+    name = "pager"
+
+    def __init__(self, sender: PagerSender) -> None:
+        self.sender = sender
+
+    async def start(self) -> None:
+        await self.sender.link.start()
+
+    async def run(self) -> None:
+        await asyncio.gather(self.sender.run(), self.sender.read_replies())
+
+    async def stop(self) -> None:
+        await self.sender.link.stop()
+
+    def health(self) -> Health:
+        link = self.sender.link
+        if not link.connected:
+            return Health(False, f"transmitter not connected: {link.last_error or 'waiting'}")
+        last = self.sender.last
+        if last is not None and last.state == "no_answer":
+            return Health(False, f"the transmitter does not answer: {last.detail}")
+        return Health(True, "")

@@ -2,9 +2,12 @@
 pages. It runs inside the core's fold, so it reads no clock and does no I/O; pages leave as
 outbox effects written in the same transaction as the table change that caused them.
 
-Inputs: `waitlist.add`, `waitlist.page` (host or auto), `waitlist.seat`, `waitlist.left`, and
-`waitlist.due` (a timer the shell submits when `next_due` says: re-pages and give-ups).
-Events: `waitlist.added`, `waitlist.paged`, `waitlist.seated`, `waitlist.left`.
+Inputs: `waitlist.add`, `waitlist.page` (host or auto), `waitlist.seat`, `waitlist.left`,
+`waitlist.due` (a timer the shell submits when `next_due` says: re-pages and give-ups), and
+`pager.delivery` (the pager sender's report of where a page got: written, acknowledged, ...),
+and `pager.reply` (a guest's text reply: 1 on my way, 9 cancel).
+Events: `waitlist.added`, `waitlist.paged`, `waitlist.seated`, `waitlist.left`,
+`waitlist.delivery`, `waitlist.replied`.
 """
 
 from __future__ import annotations
@@ -24,7 +27,19 @@ if TYPE_CHECKING:
 
 EntryStatus = Literal["waiting", "paged", "seated", "left"]
 INPUTS = frozenset(
-    {"waitlist.add", "waitlist.page", "waitlist.seat", "waitlist.left", "waitlist.due"}
+    {
+        "waitlist.add",
+        "waitlist.page",
+        "waitlist.seat",
+        "waitlist.left",
+        "waitlist.due",
+        "pager.delivery",
+        "pager.reply",
+    }
+)
+#: Where a page got (docs/pagers.md): the sender reports each step as `pager.delivery`.
+DELIVERY_STATES = frozenset(
+    {"queued", "written", "acknowledged", "transmitted", "failed", "expired", "retrying"}
 )
 RECENT_MS = 30 * MIN_MS
 
@@ -45,6 +60,9 @@ class Entry:
     last_paged_at: int | None = None
     table: str | None = None
     done_at: int | None = None
+    delivery: str | None = None  # where the latest page got (DELIVERY_STATES)
+    delivery_detail: str | None = None
+    reply: str | None = None  # the guest's text reply: on_my_way
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +72,7 @@ class PagingRules:
     max_pages: int = 3
     combine_tables: bool = False
     alert_type: int = 1
+    text_paging: bool = False  # the transmitter texts: parties with a phone and no pager too
 
 
 @dataclass
@@ -97,6 +116,25 @@ class WaitlistPart:
         if inp.type == "waitlist.due":
             return self._due(inp.at), {}
         entry = self._entry(str(d.get("entry")))
+        if inp.type == "pager.delivery":
+            step, n = d.get("state"), d.get("n")
+            if step not in DELIVERY_STATES or not isinstance(n, int) or isinstance(n, bool):
+                raise Rejected(f"a delivery report needs a known state and a page number: {d}", 422)
+            detail = str(d.get("detail") or "")[:200]
+            data = {"entry": entry.id, "n": n, "state": step, "detail": detail}
+            return [("waitlist.delivery", data)], {"entry": entry.id}
+        if inp.type == "pager.reply":
+            if entry.status not in ("waiting", "paged"):
+                raise Rejected(f"{entry.name}'s party is already {entry.status}.")
+            answer = str(d.get("answer", "")).strip()
+            if answer == "1":
+                return [("waitlist.replied", {"entry": entry.id, "reply": "on_my_way"})], {
+                    "entry": entry.id
+                }
+            if answer == "9":
+                left = {"entry": entry.id, "reason": "guest_cancelled"}
+                return [("waitlist.left", left)], {"entry": entry.id}
+            raise Rejected("A reply is 1 (on my way) or 9 (cancel).", 422)
         if inp.type == "waitlist.page":
             if entry.status not in ("waiting", "paged"):
                 raise Rejected(f"{entry.name}'s party is already {entry.status}.")
@@ -193,6 +231,8 @@ class WaitlistPart:
             e = self.entries[d["entry"]]
             e.status = "paged"
             e.pages = int(d["n"])
+            if d.get("pager"):
+                e.delivery, e.delivery_detail = "queued", None
             e.last_paged_at = event.at
             if e.first_paged_at is None:
                 e.first_paged_at = event.at
@@ -207,6 +247,12 @@ class WaitlistPart:
         elif t == "waitlist.left":
             e = self.entries[d["entry"]]
             e.status, e.done_at = "left", event.at
+        elif t == "waitlist.replied":
+            self.entries[d["entry"]].reply = d.get("reply")
+        elif t == "waitlist.delivery":
+            e = self.entries[d["entry"]]
+            if int(d["n"]) >= e.pages:  # a late report of an older page changes nothing
+                e.delivery, e.delivery_detail = d["state"], d.get("detail") or None
         elif t == "check.opened":
             check = str(d.get("check"))
             if check not in self.opened or event.at < self.opened[check][0]:
@@ -243,21 +289,15 @@ class WaitlistPart:
     ) -> tuple[list[Input], list[tuple[str, str, str, dict[str, Any]]]]:
         follow: list[Input] = []
         effects: list[tuple[str, str, str, dict[str, Any]]] = []
-        if event.type == "waitlist.paged" and event.data.get("pager"):
+        paged = self.entries.get(str(event.data.get("entry")))
+        phone = paged.phone if paged is not None and self.rules.text_paging else None
+        if event.type == "waitlist.paged" and (event.data.get("pager") or phone):
             d = event.data
-            effects.append(
-                (
-                    "pager",
-                    f"page:{d['entry']}:{d['n']}",
-                    "page",
-                    {
-                        "entry": d["entry"],
-                        "pager": d["pager"],
-                        "alert": self.rules.alert_type,
-                        "n": d["n"],
-                    },
-                )
-            )
+            payload = {"entry": d["entry"], "pager": d["pager"], "alert": self.rules.alert_type}
+            payload["n"] = d["n"]
+            if phone:
+                payload["phone"] = phone
+            effects.append(("pager", f"page:{d['entry']}:{d['n']}", "page", payload))
         taken: set[str] = set()
         for tid in changed:
             table = state.floor.states[tid]
@@ -385,6 +425,9 @@ def entry_view(e: Entry, tz: ZoneInfo, now: int) -> dict[str, Any]:
         "pages": e.pages,
         "table": e.table,
         "waited_minutes": max(0, round((end - e.added_at) / MIN_MS)),
+        "delivery": e.delivery,
+        "delivery_detail": e.delivery_detail,
+        "reply": e.reply,
     }
 
 

@@ -1,21 +1,49 @@
-"""Pager transmitter protocols. A new protocol is one module here and one line in PROTOCOLS."""
+"""Pager transmitter protocols. A new protocol is one module here exporting `PLUGIN` and one
+line in `daemon.plugins.PAGER_PROTOCOLS`; `PROTOCOLS` is that registry."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-from floorlink.drivers.pagers.base import Decoder, FrameError, Page, PagerProtocol
-from floorlink.drivers.pagers.lrs import LrsProtocol
+from floorlink.daemon.plugins import PAGER_PROTOCOLS
+from floorlink.drivers.pagers.base import (
+    Ack,
+    Answer,
+    AnswerDecoder,
+    Busy,
+    Decoder,
+    Delivery,
+    FrameError,
+    Link,
+    Nak,
+    Page,
+    PagerProtocol,
+    Transmitted,
+)
 
-#: name -> factory taking the `[pager]` config's protocol options
-PROTOCOLS: dict[str, Callable[..., PagerProtocol]] = {
-    "lrs": LrsProtocol,
-}
+PROTOCOLS = PAGER_PROTOCOLS
 
 
 def make_protocol(name: str, **options: Any) -> PagerProtocol:
-    return PROTOCOLS[name](**options)
+    """The protocol `name` with its options validated by its own model (pydantic errors)."""
+    plugin = PAGER_PROTOCOLS.get(name)
+    protocol: PagerProtocol = plugin.factory(plugin.options.model_validate(options))
+    return protocol
 
 
-__all__ = ["PROTOCOLS", "Decoder", "FrameError", "Page", "PagerProtocol", "make_protocol"]
+__all__ = [
+    "PROTOCOLS",
+    "Ack",
+    "Answer",
+    "AnswerDecoder",
+    "Busy",
+    "Decoder",
+    "Delivery",
+    "FrameError",
+    "Link",
+    "Nak",
+    "Page",
+    "PagerProtocol",
+    "Transmitted",
+    "make_protocol",
+]

@@ -16,8 +16,12 @@ Source: the open-source Restaurant Paging Service (github.com/baycom/rps,
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Annotated, ClassVar
 
-from floorlink.drivers.pagers.base import FrameError, Page
+from pydantic import Field
+
+from floorlink.daemon.plugins import Options, Plugin
+from floorlink.drivers.pagers.base import CommandProtocol, FrameError, NoAnswers, Page
 
 PREAMBLE = b"\xaa\xaa\xaa"
 SYNC = b"\xfc\x2d"
@@ -30,8 +34,16 @@ def checksum(body: bytes) -> int:
     return sum(body) % 255
 
 
-@dataclass(frozen=True, slots=True)
-class LrsProtocol:
+class LrsOptions(Options):
+    restaurant_id: Annotated[int, Field(ge=0, le=255)] = 0
+    system_id: Annotated[int, Field(ge=0, le=15)] = 0
+
+
+@dataclass(frozen=True)
+class LrsProtocol(CommandProtocol):
+    """Writes the telegram; the radio board keys it on air and never answers (written = done)."""
+
+    acks: ClassVar[bool] = False
     restaurant_id: int = 0
     system_id: int = 0
     name: str = "lrs"
@@ -60,6 +72,16 @@ class LrsProtocol:
 
     def decoder(self) -> LrsDecoder:
         return LrsDecoder(self)
+
+    def answers(self) -> NoAnswers:
+        return NoAnswers()
+
+
+def _make(options: LrsOptions) -> LrsProtocol:
+    return LrsProtocol(options.restaurant_id, options.system_id)
+
+
+PLUGIN = Plugin("lrs", LrsOptions, _make, "the 15-byte LRS on-air telegram (an ESP32/SX127x board)")
 
 
 def decode(frame: bytes) -> tuple[int, int, Page]:

@@ -111,3 +111,27 @@ def test_check_config_command(tmp_path: Path) -> None:
     good.write_text(BASE)
     assert main(["check-config", "--config", str(good)]) == 0
     assert main(["run", "--config", str(bad)]) == 2
+
+
+def test_pager_protocol_keys_are_checked_by_the_protocols_own_options() -> None:
+    lrs = parse_config(BASE + '[pager]\nport = "/dev/ttyUSB0"\nrestaurant_id = 1\nsystem_id = 2\n')
+    assert lrs.pager is not None and lrs.pager.options().model_dump() == {
+        "restaurant_id": 1,
+        "system_id": 2,
+    }
+    assert lrs.pager.ttl_seconds == 180 and lrs.pager.baud is None
+    found = errors(BASE + '[pager]\nport = "p"\nrestaurant_id = 300\nsystem_id = 16\n')
+    assert found == [
+        "pager.restaurant_id: expected an integer <= 255, got 300",
+        "pager.system_id: expected an integer <= 15, got 16",
+    ]
+    found = errors(BASE + '[pager]\nport = "p"\nprotocol = "jtech"\ncapcode_prefix = "7"\n')
+    assert len(found) == 1 and found[0].startswith("pager.capcode_prefix: expected text matching")
+    assert errors(BASE + '[pager]\nport = "p"\ncapcode = 1\n') == ["pager.capcode: unknown key"]
+    assert errors(BASE + '[pager]\nport = "p"\nprotocol = "pocsag"\n') == [
+        "pager.protocol: expected one of jtech, lrs, lrs-t74, rps-http, sms, tap, waveware, "
+        'got "pocsag"'
+    ]
+    assert errors(BASE + '[pager]\nport = "p"\nttl_seconds = 0\n') == [
+        "pager.ttl_seconds: expected an integer > 0 and <= 3600, got 0"
+    ]
