@@ -74,7 +74,13 @@ class Registry(Generic[F]):
 
 
 #: POS and other check-event sources beside MQTT: `[[inputs]]` entries, by `kind`.
-INPUT_SOURCES: Registry[Any] = Registry("input source", {})
+INPUT_SOURCES: Registry[Any] = Registry(
+    "input source",
+    {
+        "receipt-tcp": "floorlink.daemon.receipt_tcp:PLUGIN",
+        "receipt-serial": "floorlink.daemon.receipt_serial:PLUGIN",
+    },
+)
 
 #: Pager transmitter protocols: `[pager] protocol`.
 PAGER_PROTOCOLS: Registry[Any] = Registry("pager protocol", {})
