@@ -134,9 +134,8 @@ class ReceiptTcpSource(Component):
         stream = f"{self.connections}"
         try:
             await self._proxy(stream, reader, writer)
-        except asyncio.CancelledError:
-            _reset(writer)
-            raise
+        except asyncio.CancelledError:  # stopping: a leaf task, so end quietly (asyncio's
+            _reset(writer)  # server callback logs a cancelled handler as an error)
         finally:
             self.active -= 1
             self._handlers.discard(task)

@@ -44,6 +44,7 @@ log = structlog.get_logger(__name__)
 NOISE_BYTES = 4
 KEEP_CHECKS = 5000
 REJECT_TYPE = "receipt.document"
+RESULTS = ("events", "unrecognised", "raster_only", "rejected", "dropped")
 
 
 class ReceiptOptions(Options):
@@ -129,7 +130,7 @@ class ReceiptPipeline:
         self.dropped_bytes = 0
         self.idle = asyncio.Event()
         self.idle.set()
-        for result in ("events", "unrecognised", "raster_only", "rejected", "dropped"):
+        for result in RESULTS:
             metrics.RECEIPT_DOCUMENTS.labels(source, result).inc(0)
         metrics.RECEIPT_DROPPED.labels(source).inc(0)
 
@@ -361,6 +362,10 @@ class ReceiptPipeline:
         """The last documents, newest first, and what each became."""
         docs = [s.to_json() for s in reversed(self.recent_docs)]
         return docs[:n] if n is not None else docs
+
+    @property
+    def documents(self) -> int:
+        return sum(self.counts[r] for r in RESULTS)
 
     def summary(self) -> dict[str, Any]:
         return {

@@ -128,7 +128,7 @@ async def capture(
         tasks.append(asyncio.create_task(s.run()))
         print(f"capturing {s.source} into {directory}", flush=True)
     try:
-        while documents is None or sum(len(s.pipeline.recent_docs) for s in sources) < documents:
+        while documents is None or sum(s.pipeline.documents for s in sources) < documents:  # noqa: ASYNC110
             await asyncio.sleep(0.2)
     finally:
         for t in tasks:

@@ -8,7 +8,7 @@ import contextlib
 import hashlib
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from escpos.printer import Dummy
 from PIL import Image
@@ -233,7 +233,7 @@ class FakePrinter:
     """A raw-9100 printer on a free loopback port: records every byte of every job, answers
     DLE EOT n (real-time status) with one byte, and can hang up mid-job."""
 
-    STATUS = {1: 0x16, 2: 0x12, 3: 0x12, 4: 0x12}
+    STATUS: ClassVar[dict[int, int]] = {1: 0x16, 2: 0x12, 3: 0x12, 4: 0x12}
 
     def __init__(self) -> None:
         self.jobs: list[bytearray] = []
