@@ -145,9 +145,10 @@ async def test_an_unreachable_printer_fails_the_job_as_the_printer_would(
         source = source_of(app)
         assert source.port is not None
         job = render("bistro", "check", sample_check())
+        reader, writer = await asyncio.open_connection("127.0.0.1", source.port)
         with pytest.raises((ConnectionError, asyncio.IncompleteReadError)):
-            reader, writer = await asyncio.open_connection("127.0.0.1", source.port)
             await asyncio.wait_for(reader.readexactly(1), 10)  # reset, never a clean answer
+        writer.close()
         assert source.health().up is False and "unreachable" in source.health().detail
         printer = FakePrinter()
         await printer.start(port)
