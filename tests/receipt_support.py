@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -18,7 +19,7 @@ logging.getLogger("escpos").setLevel(logging.ERROR)
 # ---- three layouts, differing as vendors do ---------------------------------------------------
 
 #: "Bistro": "Table 12", "Check #1042", qty-first item lines, course headings on kitchen tickets.
-BISTRO = {
+BISTRO: dict[str, Any] = {
     "kinds": {
         "void": "^\\*+ VOID",
         "receipt": "^PAID",
@@ -39,7 +40,7 @@ BISTRO = {
 }
 
 #: "Counter": "TBL: 12" and "CHK 1042" on one line, "x2" after the item name, "AMOUNT DUE".
-COUNTER = {
+COUNTER: dict[str, Any] = {
     "kinds": {
         "void": "VOIDED",
         "receipt": "THANK YOU",
@@ -56,7 +57,7 @@ COUNTER = {
 }
 
 #: "Trattoria": the table at the bottom ("Tavolo 12"), "Conto N. 1042", decimal commas, EUR.
-TRATTORIA = {
+TRATTORIA: dict[str, Any] = {
     "kinds": {
         "void": "ANNULLATO",
         "receipt": "PAGATO",
@@ -74,7 +75,7 @@ TRATTORIA = {
     "decimal_comma": True,
 }
 
-LAYOUTS = {"bistro": BISTRO, "counter": COUNTER, "trattoria": TRATTORIA}
+LAYOUTS: dict[str, dict[str, Any]] = {"bistro": BISTRO, "counter": COUNTER, "trattoria": TRATTORIA}
 
 DISHES = {
     "apps": [("Burrata", "14.00"), ("Calamari", "16.50")],
@@ -298,3 +299,21 @@ async def print_job(port: int, data: bytes, chunk: int = 1024) -> None:
     writer.write_eof()
     await reader.read()  # the box closes after the printer has
     writer.close()
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 10) -> None:
+    async def poll() -> None:
+        while not predicate():  # noqa: ASYNC110
+            await asyncio.sleep(0.01)
+
+    await asyncio.wait_for(poll(), timeout)
+
+
+def receipt_input(printer_port: int, **extra: Any) -> str:
+    options = {"idle_split_ms": 300, **extra}
+    lines = "\n".join(f"{k} = {v!r}".replace("'", '"') for k, v in options.items())
+    return (
+        '[[inputs]]\nkind = "receipt-tcp"\nname = "kitchen"\nprinter_host = "127.0.0.1"\n'
+        f'printer_port = {printer_port}\nlisten_host = "127.0.0.1"\nlisten_port = 0\n{lines}\n'
+        + layout_toml(BISTRO)
+    )

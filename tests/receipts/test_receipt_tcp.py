@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,11 +16,12 @@ from PIL import Image
 from receipt_support import (
     BISTRO,
     FakePrinter,
-    layout_toml,
     print_job,
+    receipt_input,
     render,
     sample_check,
     sha,
+    until,
 )
 from support import write_config
 
@@ -31,24 +32,6 @@ from floorlink.daemon.engine import Committed
 from floorlink.daemon.receipt_tcp import ReceiptTcpSource, TcpOptions
 from floorlink.daemon.sources import SourceContext
 from floorlink.drivers.escpos import Decoder
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 10) -> None:
-    async def poll() -> None:
-        while not predicate():  # noqa: ASYNC110
-            await asyncio.sleep(0.01)
-
-    await asyncio.wait_for(poll(), timeout)
-
-
-def receipt_input(printer_port: int, **extra: Any) -> str:
-    options = {"idle_split_ms": 300, **extra}
-    lines = "\n".join(f"{k} = {v!r}".replace("'", '"') for k, v in options.items())
-    return (
-        '[[inputs]]\nkind = "receipt-tcp"\nname = "kitchen"\nprinter_host = "127.0.0.1"\n'
-        f'printer_port = {printer_port}\nlisten_host = "127.0.0.1"\nlisten_port = 0\n{lines}\n'
-        + layout_toml(BISTRO)
-    )
 
 
 @pytest.fixture
