@@ -6,7 +6,8 @@ Measured in one run, against a real Mosquitto on loopback and `floorlink run` as
   and, for the echo floor, off (to show what Nagle costs);
 - the highest sustained rate with every event durable (acked only after an fsynced commit);
 - the daemon's peak RSS.
-Other parts add their own rows (paging latency, cloud drain) when their modules are present.
+Other parts add their own rows (paging latency, cloud drain, the receipt proxy's added latency)
+when their modules are present.
 """
 
 from __future__ import annotations
@@ -278,7 +279,7 @@ async def main() -> dict[str, Any]:
             daemon.stop()
             broker.stop()
             nagle.stop()
-    for name in ("bench.paging", "bench.bridge_drain"):
+    for name in ("bench.paging", "bench.bridge_drain", "bench.receipt_proxy"):
         with contextlib.suppress(ImportError):
             module = importlib.import_module(name)
             results[name.split(".")[1]] = await asyncio.to_thread(module.run)
@@ -313,6 +314,10 @@ def print_table(r: dict[str, Any]) -> None:
             f"{b['live_round_trip_during_drain_p99_ms']} ms"
         )
         print(f"live round trip during the drain, p50/p99   {live}")
+    if "receipt_proxy" in r:
+        x = r["receipt_proxy"]
+        added = f"{x['added_p50_ms']} / {x['added_p99_ms']} ms"
+        print(f"receipt proxy added latency, p50/p99       {added}  ({x['chunks']} chunks)")
 
 
 if __name__ == "__main__":
