@@ -47,9 +47,10 @@ def _load(path: str) -> Config | None:
 
 
 def replay(
-    data: bytes, options: ReceiptOptions, tables: tuple[str, ...], out: TextIO = sys.stdout
+    data: bytes, options: ReceiptOptions, tables: tuple[str, ...], out: TextIO | None = None
 ) -> int:
     """Print what each document in `data` would become; the number of events."""
+    out = out or sys.stdout
     decoder = Decoder(options.code_page)
     docs = decoder.feed(data)
     last = decoder.flush()
