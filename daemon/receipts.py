@@ -16,6 +16,7 @@ import collections
 import contextlib
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -44,6 +45,7 @@ log = structlog.get_logger(__name__)
 NOISE_BYTES = 4
 KEEP_CHECKS = 5000
 REJECT_TYPE = "receipt.document"
+CAPTURE_BACKLOG = 10_000
 RESULTS = ("events", "unrecognised", "raster_only", "rejected", "dropped")
 
 
@@ -128,6 +130,10 @@ class ReceiptPipeline:
         self.recent_docs: collections.deque[Seen] = collections.deque(maxlen=options.keep_documents)
         self.counts: collections.Counter[str] = collections.Counter()
         self.dropped_bytes = 0
+        self.capture_errors: collections.deque[str] = collections.deque(maxlen=100)
+        self._capture_pool: ThreadPoolExecutor | None = None
+        self._capture_pending = 0
+        self._run = time.strftime("%Y%m%dT%H%M%S")
         self.idle = asyncio.Event()
         self.idle.set()
         for result in RESULTS:
@@ -325,36 +331,46 @@ class ReceiptPipeline:
 
         fut.add_done_callback(done)
 
-    # ---- capture -------------------------------------------------------------------------
+    # ---- capture: on its own thread, so a slow or full disk never holds the event loop --------
 
-    def _open_capture(self, stream: str) -> Any:
+    def _open_capture(self, stream: str) -> Path | None:
         assert self.options.capture_dir is not None
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in stream)
-        path = Path(self.options.capture_dir) / f"{self.source.replace(':', '-')}-{safe}.bin"
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            return path.open("ab")
-        except OSError as exc:
-            self.counts["capture_errors"] += 1
-            log.warning("cannot open capture file", path=str(path), error=str(exc))
-            return None
+        name = f"{self.source.replace(':', '-')}-{self._run}-{safe}.bin"
+        return Path(self.options.capture_dir) / name
 
     def _write_capture(self, st: _Stream, data: bytes) -> None:
         if st.capture is None:
             return
+        if self._capture_pending >= CAPTURE_BACKLOG:
+            self.capture_errors.append("capture behind: a chunk was not recorded")
+            return
+        if self._capture_pool is None:
+            self._capture_pool = ThreadPoolExecutor(1, thread_name_prefix="floorlink-capture")
+        self._capture_pending += 1
+        fut = self._capture_pool.submit(self._append, st.capture, data)
+        fut.add_done_callback(lambda _: self._capture_done())
+
+    def _capture_done(self) -> None:
+        self._capture_pending -= 1
+
+    def _append(self, path: Path, data: bytes) -> None:
         try:
-            st.capture.write(data)
-            st.capture.flush()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("ab") as f:
+                f.write(data)
         except OSError as exc:  # a full disk costs the capture, never the printing
-            self.counts["capture_errors"] += 1
+            self.capture_errors.append(str(exc))
             log.warning("capture write failed", source=self.source, error=str(exc))
-            self._close_capture(st)
 
     def _close_capture(self, st: _Stream) -> None:
-        if st.capture is not None:
-            with contextlib.suppress(OSError):
-                st.capture.close()
-            st.capture = None
+        st.capture = None
+
+    def close(self) -> None:
+        """Finish the capture writes (the capture tool, at exit)."""
+        if self._capture_pool is not None:
+            self._capture_pool.shutdown(wait=True)
+            self._capture_pool = None
 
     # ---- for the page and health ---------------------------------------------------------
 
@@ -372,6 +388,7 @@ class ReceiptPipeline:
             "documents": dict(self.counts),
             "dropped_bytes": self.dropped_bytes,
             "queued_bytes": self._queued,
+            "capture_errors": len(self.capture_errors),
         }
 
     async def drained(self, timeout: float | None = None) -> None:

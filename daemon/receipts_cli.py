@@ -137,6 +137,7 @@ async def capture(
         await asyncio.gather(*tasks, return_exceptions=True)
         for s in sources:
             await s.stop()
+            await asyncio.to_thread(s.pipeline.close)
     return sources
 
 
