@@ -3,9 +3,11 @@ validate as MQTT ones do, and a reprint has the same ids (a duplicate, not a sec
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
-from receipt_support import LAYOUTS, render, sample_check
+from receipt_support import BISTRO, LAYOUTS, render, sample_check
 
 from floorlink.drivers.escpos import Decoder, Document
 from floorlink.drivers.receipt_patterns import Layout, NotAnEvent, recognise, to_events
@@ -98,3 +100,22 @@ def test_bad_patterns_are_config_errors() -> None:
         Layout.model_validate(LAYOUTS["bistro"] | {"item": "(?P<name>.+)"})
     with pytest.raises(ValidationError):
         Layout.model_validate(LAYOUTS["bistro"] | {"courses": {"MAINS": "mains"}})
+
+
+def test_layout_errors_name_their_key_path(tmp_path: Path) -> None:
+    from receipt_support import layout_toml
+    from support import write_config
+
+    from floorlink.daemon.config import ConfigError, load_config
+
+    bad = dict(BISTRO) | {"table": "Table (\\w+", "courses": {"MAINS": "mains"}}
+    extra = (
+        '[[inputs]]\nkind = "receipt-tcp"\nname = "kitchen"\nprinter_host = "10.0.0.5"\n'
+        "printer_port = 70000\n" + layout_toml(bad)
+    )
+    with pytest.raises(ConfigError) as err:
+        load_config(write_config(tmp_path / "floorlink.toml", 1883, 8080, extra=extra))
+    text = "\n".join(err.value.errors)
+    assert "inputs[0].printer_port:" in text
+    assert "inputs[0].layout.table: pattern: not a valid regular expression" in text
+    assert "inputs[0].layout.courses.MAINS:" in text
