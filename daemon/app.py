@@ -501,6 +501,16 @@ class App:
             "components": components,
         }
 
+    def recent_documents(self, n: int = 10) -> dict[str, list[JSON]]:
+        """Input source name -> its last `n` documents and what they became (receipt sources),
+        for the page that helps IT tune a POS layout's patterns."""
+        out: dict[str, list[JSON]] = {}
+        for c in self.supervisor.components:
+            recent = getattr(c, "recent", None)
+            if callable(recent):
+                out[c.name] = recent(n)
+        return out
+
     async def command(self, cmd: HostCommand) -> CommandResult:
         inp = self._host_input(cmd)
         if inp is None:

@@ -239,6 +239,8 @@ class ReceiptPipeline:
             self._document(stream, st, doc)
 
     def _document(self, stream: str, st: _Stream, doc: Document) -> None:
+        if not (doc.has_text or doc.images or doc.noise or doc.barcodes or doc.qr_codes):
+            return  # only commands (an init, a status poll, a bare cut): nothing was printed
         if st.resync:
             st.resync = not doc.cut
             self._record(Seen(self.context.clock(), stream, doc.raw_bytes, "dropped"), doc)

@@ -118,6 +118,7 @@ async def test_jobs_pass_through_unchanged_and_become_check_events(
         assert {e["result"] for e in first["events"]} == {"accepted"}
         assert app.status()["components"]["input.receipt-tcp.kitchen"]["up"] is True
         assert source.status()["recent"][0] == last
+        assert app.recent_documents(2) == {"input.receipt-tcp.kitchen": source.recent(2)}
 
 
 async def test_an_unreachable_printer_fails_the_job_as_the_printer_would(
