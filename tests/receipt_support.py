@@ -232,9 +232,11 @@ def sha(data: bytes) -> str:
 
 class FakePrinter:
     """A raw-9100 printer on a free loopback port: records every byte of every job, answers
-    DLE EOT n (real-time status) with one byte, and can hang up mid-job."""
+    DLE EOT n (real-time status) with one byte, sends its automatic status back when GS a
+    enables it, and can hang up mid-job."""
 
     STATUS: ClassVar[dict[int, int]] = {1: 0x16, 2: 0x12, 3: 0x12, 4: 0x12}
+    ASB = b"\x14\x00\x00\x0f"  # automatic status back: four bytes, sent unasked
 
     def __init__(self) -> None:
         self.jobs: list[bytearray] = []
@@ -275,6 +277,8 @@ class FakePrinter:
                 for i in range(max(0, start - 2), len(job) - 2):
                     if job[i] == 0x10 and job[i + 1] == 0x04 and job[i + 2] in self.STATUS:
                         writer.write(bytes([self.STATUS[job[i + 2]]]))
+                    if job[i] == 0x1D and job[i + 1] == 0x61 and job[i + 2]:  # GS a n: ASB on
+                        writer.write(self.ASB)
                 await writer.drain()
                 async with self.changed:
                     self.changed.notify_all()

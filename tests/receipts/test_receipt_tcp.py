@@ -85,13 +85,16 @@ async def test_jobs_pass_through_unchanged_and_become_check_events(
         writer.write(b"\x10\x04\x01")
         await writer.drain()
         assert await asyncio.wait_for(reader.readexactly(1), 10) == b"\x16"
+        writer.write(b"\x1da\xff")  # enable automatic status back: the printer answers unasked
+        await writer.drain()
+        assert await asyncio.wait_for(reader.readexactly(4), 10) == FakePrinter.ASB
         receipt = render("bistro", "receipt", check)
         writer.write(receipt)
         writer.write_eof()
         await reader.read()
         writer.close()
         await until(lambda: app.engine.tables["12"]["status"] == "bussing")
-        sent = b"".join(jobs) + b"\x10\x04\x01" + receipt
+        sent = b"".join(jobs) + b"\x10\x04\x01\x1da\xff" + receipt
         await printer.wait_bytes(len(sent))
         assert sha(printer.received) == sha(sent)
 
