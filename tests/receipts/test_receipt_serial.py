@@ -110,10 +110,16 @@ async def test_in_line_every_byte_both_ways_and_noise_then_resync(
             await until(lambda: source.pipeline.counts["rejected"] == 1)
             assert "line noise" in (source.recent(1)[0]["error"] or "")
             check = sample_check()
-            jobs = render("counter", "kitchen", check, "apps") + render("counter", "check", check)
+            ticket = render("counter", "kitchen", check, "apps")
+            burst = bytes(rng.randrange(256) for _ in range(60)).replace(b"\x1dV", b"..")
+            noisy = ticket[:40] + burst + ticket[40:]  # line noise inside one ticket
+            await pos.write(noisy)
+            await until(lambda: source.pipeline.counts["rejected"] == 2)
+            assert app.engine.tables["12"]["status"] == "available"  # rejected, not guessed
+            jobs = ticket + render("counter", "check", check)
             await pos.write(jobs)
             await until(lambda: app.engine.tables["12"]["status"] == "check_dropped")
-            sent = garbage + jobs
+            sent = garbage + noisy + jobs
             await printer.wait_for(len(sent))
             assert sha(bytes(printer.got)) == sha(sent)
             await printer.write(b"\x16\x12")  # status replies go back to the POS
