@@ -505,7 +505,7 @@ class App:
         """Input source name -> its last `n` documents and what they became (receipt sources),
         for the page that helps IT tune a POS layout's patterns."""
         out: dict[str, list[JSON]] = {}
-        for c in self.supervisor.components:
+        for c in self.sources:
             recent = getattr(c, "recent", None)
             if callable(recent):
                 out[c.name] = recent(n)

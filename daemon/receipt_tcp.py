@@ -22,7 +22,7 @@ from pydantic import Field
 from floorlink.daemon import metrics
 from floorlink.daemon.component import Component, Health
 from floorlink.daemon.plugins import Plugin
-from floorlink.daemon.receipts import ReceiptOptions, ReceiptPipeline
+from floorlink.daemon.receipts import ReceiptOptions, ReceiptPipeline, warn
 from floorlink.daemon.sources import SourceContext
 
 log = structlog.get_logger(__name__)
@@ -151,7 +151,7 @@ class ReceiptTcpSource(Component):
         except (OSError, TimeoutError) as exc:
             self.printer_error = f"{o.printer_host}:{o.printer_port}: {exc or 'timed out'}"
             metrics.RECEIPT_CONNECTIONS.labels(self.source, "printer_unreachable").inc()
-            log.warning(
+            warn(
                 "printer unreachable: POS connection reset",
                 source=self.source,
                 error=self.printer_error,
@@ -192,7 +192,7 @@ class ReceiptTcpSource(Component):
                 pwriter.close()
                 writer.close()
             else:
-                log.warning("print job interrupted", source=self.source, result=result)
+                warn("print job interrupted", source=self.source, result=result)
                 _reset(writer)
                 pwriter.transport.abort()
 

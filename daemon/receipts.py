@@ -27,6 +27,7 @@ from pydantic import Field
 from floorlink.daemon import metrics
 from floorlink.daemon.core.state import Input
 from floorlink.daemon.engine import Committed, RejectInput
+from floorlink.daemon.logs import Throttle
 from floorlink.daemon.plugins import Options
 from floorlink.daemon.sources import SourceContext
 from floorlink.drivers.escpos import Decoder, Document
@@ -40,6 +41,13 @@ from floorlink.drivers.receipt_patterns import (
 )
 
 log = structlog.get_logger(__name__)
+_throttle = Throttle()
+
+
+def warn(event: str, **fields: Any) -> None:
+    """A warning about what a printer stream held, rate-limited per reason."""
+    _throttle.warning(log, event, **fields)
+
 
 #: A document with more unexplained bytes than this (and 1 in 50 of its bytes) is line noise.
 NOISE_BYTES = 4
@@ -105,6 +113,11 @@ def judge(doc: Document) -> str | None:
     if doc.noise > NOISE_BYTES and doc.noise * 50 > doc.raw_bytes:
         return f"line noise: {doc.noise} of {doc.raw_bytes} bytes are no ESC/POS command or text"
     return None
+
+
+def _kept(doc: Document) -> bytes:
+    """What a rejected document printed, kept with its rejection (the raw bytes are gone)."""
+    return doc.text.encode("utf-8")[: 16 * 1024]
 
 
 class ReceiptPipeline:
@@ -201,7 +214,7 @@ class ReceiptPipeline:
         st = self._state(stream)
         gap = self._gaps.pop(stream, 0)
         if gap:
-            log.warning(
+            warn(
                 "receipt parser behind: bytes forwarded but not parsed",
                 source=self.source,
                 stream=stream,
@@ -263,9 +276,9 @@ class ReceiptPipeline:
             rec = recognise(doc, self.options.layout)
             seen.result, seen.error = "rejected", bad
             self._record(seen, doc)
-            log.warning("receipt document rejected", source=self.source, stream=stream, error=bad)
+            warn("receipt document rejected", source=self.source, stream=stream, error=bad)
             eid = f"{rec.digest[:32]}:rejected"
-            self._submit(seen, RejectInput(self.source, eid, REJECT_TYPE, bad))
+            self._submit(seen, RejectInput(self.source, eid, REJECT_TYPE, bad, payload=_kept(doc)))
             return
         if doc.raster_only:
             seen.result = "raster_only"
@@ -286,9 +299,10 @@ class ReceiptPipeline:
         except NotAnEvent as exc:
             seen.result, seen.error = "rejected", str(exc)
             self._record(seen, doc)
-            log.warning("receipt document rejected", source=self.source, error=str(exc))
+            warn("receipt document rejected", source=self.source, error=str(exc))
             eid = f"{rec.digest[:32]}:rejected"
-            self._submit(seen, RejectInput(self.source, eid, REJECT_TYPE, str(exc)))
+            reject = RejectInput(self.source, eid, REJECT_TYPE, str(exc), payload=_kept(doc))
+            self._submit(seen, reject)
             return
         self._remember(rec)
         seen.result = "events"
@@ -363,7 +377,7 @@ class ReceiptPipeline:
                 f.write(data)
         except OSError as exc:  # a full disk costs the capture, never the printing
             self.capture_errors.append(str(exc))
-            log.warning("capture write failed", source=self.source, error=str(exc))
+            warn("capture write failed", source=self.source, error=str(exc))
 
     def _close_capture(self, st: _Stream) -> None:
         st.capture = None

@@ -90,7 +90,7 @@ async def tap(
     app = App(load_config(path))
     await app.start()
     try:
-        source = app.supervisor.components[0]
+        source = app.sources[0]
         assert isinstance(source, ReceiptSerialSource)
         await source.wait_open()
         yield app, source

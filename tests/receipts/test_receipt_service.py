@@ -111,7 +111,7 @@ async def test_a_printed_service_is_the_same_floor_as_over_mqtt(
     app = App(load_config(path))
     await app.start()
     try:
-        source = app.supervisor.components[0]
+        source = app.sources[0]
         assert isinstance(source, ReceiptTcpSource) and source.port is not None
         sent = []
         for kind, course, check in docs:

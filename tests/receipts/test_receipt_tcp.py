@@ -56,7 +56,7 @@ async def running(tmp_path: Path, broker: EmbeddedBroker, extra: str) -> AsyncIt
 
 
 def source_of(app: App) -> ReceiptTcpSource:
-    source = app.supervisor.components[0]
+    source = app.sources[0]
     assert isinstance(source, ReceiptTcpSource)
     return source
 
