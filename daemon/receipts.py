@@ -54,6 +54,8 @@ NOISE_BYTES = 4
 KEEP_CHECKS = 5000
 REJECT_TYPE = "receipt.document"
 CAPTURE_BACKLOG = 10_000
+#: events the store could not take are submitted again, backing off to this, at most this many
+RETRY_START_S, RETRY_MAX_S, MAX_RETRYING = 0.5, 30.0, 10_000
 RESULTS = ("events", "unrecognised", "raster_only", "rejected", "dropped")
 
 
@@ -146,6 +148,7 @@ class ReceiptPipeline:
         self.capture_errors: collections.deque[str] = collections.deque(maxlen=100)
         self._capture_pool: ThreadPoolExecutor | None = None
         self._capture_pending = 0
+        self._retrying = 0
         self._run = time.strftime("%Y%m%dT%H%M%S")
         self.idle = asyncio.Event()
         self.idle.set()
@@ -327,25 +330,49 @@ class ReceiptPipeline:
     def _submit(self, seen: Seen, inp: Input | RejectInput) -> None:
         entry: dict[str, Any] = {"type": inp.type, "id": inp.eid, "result": "pending"}
         seen.events.append(entry)
+        self._send(entry, inp, 0)
+
+    def _send(self, entry: dict[str, Any], inp: Input | RejectInput, tries: int) -> None:
+        """Submit; when the store could not take it (full disk, store down), submit the same
+        event again later: its id comes from the document, so a retry is never a second event."""
         try:
             fut = self.context.submit(inp)
         except Exception as exc:
-            entry["result"], entry["error"] = "error", str(exc)
+            self._retry(entry, inp, tries, str(exc))
             return
 
         def done(f: asyncio.Future[Committed]) -> None:
             if f.cancelled():
                 entry["result"] = "cancelled"
             elif f.exception() is not None:
-                entry["result"], entry["error"] = "error", str(f.exception())
-                self.counts["store_errors"] += 1
+                self._retry(entry, inp, tries, str(f.exception()))
             else:
                 outcome = f.result().outcome
+                if outcome.result == "rejected" and outcome.status >= 500:
+                    self._retry(entry, inp, tries, outcome.error or "store unavailable")
+                    return
                 entry["result"] = outcome.result
+                entry.pop("retrying", None)
                 if outcome.error:
                     entry["error"] = outcome.error
 
         fut.add_done_callback(done)
+
+    def _retry(self, entry: dict[str, Any], inp: Input | RejectInput, tries: int, why: str) -> None:
+        self.counts["store_errors"] += 1
+        entry["result"], entry["error"] = "error", why
+        if self._retrying >= MAX_RETRYING:
+            warn("receipt event not stored and not retried: too many waiting", source=self.source)
+            return
+        entry["retrying"] = True
+        self._retrying += 1
+        delay = min(RETRY_START_S * 2**tries, RETRY_MAX_S)
+
+        def again() -> None:
+            self._retrying -= 1
+            self._send(entry, inp, tries + 1)
+
+        asyncio.get_running_loop().call_later(delay, again)
 
     # ---- capture: on its own thread, so a slow or full disk never holds the event loop --------
 
@@ -405,6 +432,7 @@ class ReceiptPipeline:
             "dropped_bytes": self.dropped_bytes,
             "queued_bytes": self._queued,
             "capture_errors": len(self.capture_errors),
+            "events_waiting_for_the_store": self._retrying,
         }
 
     async def drained(self, timeout: float | None = None) -> None:

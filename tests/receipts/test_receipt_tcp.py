@@ -28,6 +28,7 @@ from support import write_config
 from floorlink.daemon.app import App
 from floorlink.daemon.broker import EmbeddedBroker, free_port
 from floorlink.daemon.config import load_config
+from floorlink.daemon.core.state import Outcome
 from floorlink.daemon.engine import Committed
 from floorlink.daemon.receipt_tcp import ReceiptTcpSource, TcpOptions
 from floorlink.daemon.sources import SourceContext
@@ -169,13 +170,24 @@ class Broken(Decoder):
         raise RuntimeError("parser bug")
 
 
-def _refusing_store() -> SourceContext:
-    def submit(inp: Any) -> asyncio.Future[Committed]:
+class RefusingStore:
+    """The intake of a store whose disk is full until `freed`: refused, then accepted."""
+
+    def __init__(self) -> None:
+        self.full = True
+        self.stored: list[Any] = []
+
+    def submit(self, inp: Any) -> asyncio.Future[Committed]:
         fut: asyncio.Future[Committed] = asyncio.get_running_loop().create_future()
-        fut.set_exception(OSError(28, "No space left on device"))
+        if self.full:
+            fut.set_exception(OSError(28, "No space left on device"))
+        else:
+            self.stored.append(inp)
+            fut.set_result(Committed(inp, Outcome("accepted")))
         return fut
 
-    return SourceContext(submit, ZoneInfo("UTC"), ("12",), lambda: 0)
+    def context(self) -> SourceContext:
+        return SourceContext(self.submit, ZoneInfo("UTC"), ("12",), lambda: 0)
 
 
 @pytest.mark.parametrize("fault", ["parser", "store", "behind"])
@@ -190,7 +202,8 @@ async def test_no_fault_behind_the_proxy_touches_a_byte(printer: FakePrinter, fa
             "queue_bytes": 4096 if fault == "behind" else 8 * 1024 * 1024,
         }
     )
-    source = ReceiptTcpSource("bar", options, _refusing_store())
+    store = RefusingStore()
+    source = ReceiptTcpSource("bar", options, store.context())
     if fault == "parser":
         source.pipeline.decoder_factory = Broken
     await source.start()
@@ -209,6 +222,9 @@ async def test_no_fault_behind_the_proxy_touches_a_byte(printer: FakePrinter, fa
         elif fault == "store":
             await until(lambda: counts["store_errors"] > 0)
             assert "No space left" in str(source.recent(1)[0]["events"][0]["error"])
+            store.full = False  # space freed: the waiting events go in, once each
+            want = {(t, c) for t in ("check.opened", "check.closed") for c in ("77", "1042")}
+            await until(lambda: {(i.type, i.data["check"]) for i in store.stored} == want)
         else:
             assert source.pipeline.dropped_bytes > 0
             assert counts["events"] >= 1  # the small receipt between the logos was read
