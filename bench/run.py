@@ -6,7 +6,8 @@ Measured in one run, against a real Mosquitto on loopback and `floorlink run` as
   and, for the echo floor, off (to show what Nagle costs);
 - the highest sustained rate with every event durable (acked only after an fsynced commit);
 - the daemon's peak RSS.
-Other parts add their own rows (paging latency, cloud drain) when their modules are present.
+Other parts add their own rows (paging latency, cloud drain, the receipt proxy's added latency)
+when their modules are present.
 """
 
 from __future__ import annotations
@@ -283,6 +284,7 @@ async def main() -> dict[str, Any]:
         "bench.bridge_drain",
         "bench.reservation_sync",
         "bench.transmitters",
+        "bench.receipt_proxy",
     ):
         with contextlib.suppress(ImportError):
             module = importlib.import_module(name)
@@ -328,6 +330,10 @@ def print_table(r: dict[str, Any]) -> None:
         print(f"reservation created in cloud -> stand p50/p99 {sync}")
         seat = f"{s['seat_unpulled_p50_ms']} / {s['seat_unpulled_max_ms']} ms"
         print(f"seat a not-yet-pulled booking p50/max       {seat}")
+    if "receipt_proxy" in r:
+        x = r["receipt_proxy"]
+        added = f"{x['added_p50_ms']} / {x['added_p99_ms']} ms"
+        print(f"receipt proxy added latency, p50/p99       {added}  ({x['chunks']} chunks)")
 
 
 if __name__ == "__main__":

@@ -516,6 +516,16 @@ class App:
         log.info("host named an unknown reservation: pulling now", reservation=rid)
         await self.bridge.pull_now()
 
+    def recent_documents(self, n: int = 10) -> dict[str, list[JSON]]:
+        """Input source name -> its last `n` documents and what they became (receipt sources),
+        for the page that helps IT tune a POS layout's patterns."""
+        out: dict[str, list[JSON]] = {}
+        for c in self.sources:
+            recent = getattr(c, "recent", None)
+            if callable(recent):
+                out[c.name] = recent(n)
+        return out
+
     async def command(self, cmd: HostCommand) -> CommandResult:
         if isinstance(cmd, SeatParty) and cmd.reservation and cmd.waitlist is None:
             await self._ensure_reservation(cmd.reservation)

@@ -120,6 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("add-terminal", help="create a POS terminal's broker credentials")
     p.add_argument("rest", nargs=argparse.REMAINDER)
     p.set_defaults(fn=cmd_add_terminal)
+    from floorlink.daemon.receipts_cli import add_parser as add_receipts
+
+    add_receipts(sub)
     args = parser.parse_args(argv)
     # The one-shot commands die quietly when piped into `head`. The daemon ignores SIGPIPE: a write
     # to a socket the broker just closed must be an error it handles, never a silent death

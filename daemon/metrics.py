@@ -65,3 +65,23 @@ INTEGRATION_REJECTIONS = Counter(
     "Vendor records Floorlink could not place (a table name matching no table, ...), by source",
     ["source"],
 )
+RECEIPT_DOCUMENTS = Counter(
+    "floorlink_receipt_documents_total",
+    "Printed documents seen by a receipt source, by what they became",
+    ["source", "result"],
+)
+RECEIPT_BYTES = Counter(
+    "floorlink_receipt_bytes_total",
+    "Bytes forwarded unchanged by a receipt proxy or tap, by direction",
+    ["source", "direction"],
+)
+RECEIPT_DROPPED = Counter(
+    "floorlink_receipt_parser_dropped_bytes_total",
+    "Bytes forwarded but not parsed because the parser was behind (printing is unaffected)",
+    ["source"],
+)
+RECEIPT_CONNECTIONS = Counter(
+    "floorlink_receipt_connections_total",
+    "POS connections to a receipt proxy, by how they ended",
+    ["source", "result"],
+)

@@ -79,6 +79,8 @@ INPUT_SOURCES: Registry[Any] = Registry(
     {
         "square": "floorlink.drivers.square:PLUGIN",
         "toast": "floorlink.drivers.toast:PLUGIN",
+        "receipt-tcp": "floorlink.daemon.receipt_tcp:PLUGIN",
+        "receipt-serial": "floorlink.daemon.receipt_serial:PLUGIN",
     },
 )
 

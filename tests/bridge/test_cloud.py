@@ -174,6 +174,7 @@ async def test_pull_holds_tables_seats_reservations_and_resumes_from_the_cursor(
     try:
         async with Terminal(broker) as pos:
             await pos.table("2", "reserved")  # due within the 30 min window
+            await pos.wait(lambda: "4" in pos.tables)  # its retained state may come after 2's
             assert pos.tables["4"]["status"] == "available"  # in 200 min: not yet
             upcoming = {r["id"]: r for r in daemon.get("/api/v1/reservations")}
             assert upcoming["r-1"]["held"] and "r-2" not in upcoming
