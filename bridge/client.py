@@ -8,16 +8,27 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Annotated, Any
 
 import aiohttp
+import structlog
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from floorlink.bridge.errors import CloudError, PermanentError, TransientError
 from floorlink.bridge.provider import Page as ProviderPage
 from floorlink.bridge.provider import ProviderContext
+from floorlink.daemon import metrics
 from floorlink.daemon.core.timeutil import parse_rfc3339
+from floorlink.daemon.logs import Throttle
 from floorlink.daemon.plugins import Options, Plugin
+
+log = structlog.get_logger(__name__)
+_throttle = Throttle()
+
+#: Rows one pull page may carry; a larger page is refused (and backed off), never half-taken.
+MAX_PAGE_ROWS = 2000
+#: Bytes one pull page may carry (a Pi has 1 GB; a page of 50,000 rows peaked at 362 MB).
+MAX_PAGE_BYTES = 4 * 1024 * 1024
 
 __all__ = ["CloudClient", "CloudError", "FloorlinkProvider", "PermanentError", "TransientError"]
 
@@ -50,9 +61,34 @@ class Reservation(BaseModel):
 
 
 class Page(BaseModel):
+    """A pull page as it came: rows are checked one by one (`rows`), so one malformed
+    reservation costs only itself."""
+
     model_config = ConfigDict(extra="allow")
-    reservations: list[Reservation]
-    cursor: str | None = None
+    reservations: Annotated[list[Any], Field(max_length=MAX_PAGE_ROWS)]
+    cursor: str | None = Field(None, max_length=1024)
+
+    def rows(self) -> list[Reservation]:
+        good = []
+        for n, raw in enumerate(self.reservations):
+            try:
+                good.append(Reservation.model_validate(raw).checked())
+            except (ValidationError, ValueError) as exc:
+                metrics.CLOUD_ROWS_REJECTED.inc()
+                warn_row(n, raw, exc)
+        return good
+
+
+def warn_row(n: int, raw: Any, exc: Exception) -> None:
+    """Log a skipped row by its id and what was wrong, never by its personal fields."""
+    rid = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+    if isinstance(exc, ValidationError):
+        why = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'row'}: {e['type']}" for e in exc.errors()[:5]
+        )
+    else:
+        why = "time: not an RFC 3339 timestamp between 2000 and 2099"
+    _throttle.warning(log, "reservation skipped", row=n, id=(rid or "")[:128], error=why)
 
 
 def _retry_after(resp: aiohttp.ClientResponse) -> float | None:
@@ -90,7 +126,12 @@ class CloudClient:
             async with self._s().request(
                 method, f"{self.base}{path}", allow_redirects=False, **kw
             ) as resp:
-                body = await resp.read()
+                body = await resp.content.read(MAX_PAGE_BYTES + 1)
+                if len(body) > MAX_PAGE_BYTES:
+                    raise TransientError(
+                        f"the cloud sent more than {MAX_PAGE_BYTES // 1024 // 1024} MiB in one"
+                        " answer: ask its operator for smaller pages"
+                    )
                 if resp.status == 429 or resp.status >= 500:
                     raise TransientError(f"the cloud answered {resp.status}", _retry_after(resp))
                 if 300 <= resp.status < 400:
@@ -99,7 +140,8 @@ class CloudClient:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise TransientError(f"cannot reach the cloud: {type(exc).__name__} {exc}") from exc
 
-    async def reservations(self, cursor: str | None) -> Page:
+    async def reservations(self, cursor: str | None) -> tuple[list[Reservation], str | None, int]:
+        """One page: its good rows, the next cursor, and how many rows it had in all."""
         params = {"cursor": cursor} if cursor else {}
         status, body = await self._request(
             "GET", f"/v1/sites/{self.site}/reservations", params=params
@@ -108,11 +150,11 @@ class CloudClient:
             raise PermanentError(status, body[:200].decode(errors="replace"))
         try:
             page = Page.model_validate_json(body)
-            for r in page.reservations:
-                r.checked()
         except (ValidationError, ValueError) as exc:
-            raise TransientError(f"the cloud answered garbage: {str(exc)[:200]}") from exc
-        return page
+            kinds = ", ".join(sorted({e["type"] for e in exc.errors()[:5]})) if isinstance(
+                exc, ValidationError) else "not JSON"  # fmt: skip
+            raise TransientError(f"the cloud answered garbage: {kinds}") from exc
+        return page.rows(), page.cursor, len(page.reservations)
 
     async def push(self, events: Sequence[dict[str, Any]]) -> int:
         """POST a batch; returns the status (2xx or 409, both meaning taken)."""
@@ -163,11 +205,11 @@ class FloorlinkProvider:
         return f"FloorlinkProvider({self.client!r})"
 
     async def pull(self, cursor: str | None) -> ProviderPage:
-        page = await self.client.reservations(cursor)
+        rows, next_cursor, total = await self.client.reservations(cursor)
         return ProviderPage(
-            [self._table(r.model_dump(exclude_none=True)) for r in page.reservations],
-            page.cursor,
-            more=bool(page.reservations),
+            [self._table(r.model_dump(exclude_none=True)) for r in rows],
+            next_cursor,
+            more=total > 0,
         )
 
     async def push(self, events: Sequence[Mapping[str, Any]]) -> None:

@@ -16,6 +16,7 @@ import structlog
 
 from floorlink.bridge.errors import CloudError, TransientError
 from floorlink.bridge.provider import ReservationProvider
+from floorlink.daemon import metrics
 from floorlink.daemon.component import Component, Health
 from floorlink.daemon.core.state import Input, State
 from floorlink.daemon.engine import Engine, now_ms
@@ -43,6 +44,7 @@ class Puller(Component):
         self.cursor_of = cursor_of
         self.on_state = on_state
         self.pages = 0
+        self.stalled = False
         self.up: bool | None = None
         self.error = ""
         self._wake = asyncio.Event()
@@ -66,9 +68,11 @@ class Puller(Component):
         while True:
             self._wake.clear()
             try:
+                self.stalled = False
                 await self.pull()
                 self._state(True)
-                delay = self.interval_s
+                # a cursor that does not move: back off as for an outage, never spin
+                delay = min(BACKOFF_MAX_S, delay * 2) if self.stalled else self.interval_s
             except CloudError as exc:
                 self._state(False, str(exc)[:200])
                 log.info("cloud pull failed; will retry", error=str(exc))
@@ -103,6 +107,12 @@ class Puller(Component):
                 await self.engine.submit(Input("cloud", eid, "cloud.pulled", now_ms(), data))
                 taken += 1
                 self.pages += 1
+                if page.cursor == cursor:
+                    # rows, yet the same cursor: the next pull would get this page again.
+                    metrics.CLOUD_CURSOR_STALLED.inc()
+                    self.stalled = True
+                    log.warning("the reservation system's cursor did not advance: backing off")
+                    break
                 if not page.more:
                     break
             return taken

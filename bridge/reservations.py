@@ -16,7 +16,7 @@ Conflict rules (docs/cloud.md), each recorded as a `conflict.detected` event, ne
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -462,8 +462,17 @@ class ReservationsPart:
 # ---- views and timers --------------------------------------------------------------------
 
 
-def next_due(part: ReservationsPart, now: int) -> int | None:
-    """When a hold should next start or end (epoch ms)."""
+def next_due(
+    part: ReservationsPart, now: int, holdable: Callable[[str], bool | None] | None = None
+) -> int | None:
+    """When a hold should next start or end (epoch ms).
+
+    A reservation whose table cannot be held now (not in the config, or taken by a walk-in) is
+    not due once that is known (a taken table is due once, to record the conflict): otherwise its
+    timer would fire, find nothing to do, and fire again at once for as long as the window lasts.
+    `holdable(table)` is True (free), False (taken) or None (no such table). The shell wakes the
+    timers again when a table changes."""
+    noted = {c["reservation"] for c in part.conflicts if c["kind"] == "table_taken"}
     window = part.hold_window_minutes * MIN_MS
     times: list[int] = []
     for rid, r in part.reservations.items():
@@ -473,7 +482,11 @@ def next_due(part: ReservationsPart, now: int) -> int | None:
         if rid in part.holds:
             times.append(at + NO_SHOW_GRACE_MS)
         elif r.get("status") in ACTIVE and now < at + NO_SHOW_GRACE_MS:
-            times.append(max(at - window, now))
+            due = max(at - window, now)
+            can = holdable(str(r["table"])) if holdable is not None else True
+            if due <= now and (can is None or (can is False and rid in noted)):
+                continue
+            times.append(due)
     return min(times) if times else None
 
 

@@ -319,6 +319,8 @@ class App:
                 self._broadcast("table", obj | self._layout(tid))
         if changed:
             self._update_table_gauges()
+            if self.bridge is not None:
+                self._timer_wake.set()  # a freed table may now be held for a reservation
         if "waitlist" in self.engine.views_changed:
             self.link.publish(topics.WAITLIST, json.dumps(self.waitlist()).encode(), retain=True)
             self._broadcast("waitlist", self.waitlist())
@@ -384,7 +386,7 @@ class App:
         state = self.engine.state
         return {
             "waitlist.due": next_due(_waitlist(state)),
-            "reservations.due": reservations_due(_reservations(state), now),
+            "reservations.due": reservations_due(_reservations(state), now, _holdable(state)),
         }
 
     async def _timers(self) -> None:
@@ -652,6 +654,18 @@ def build_state(config: Config) -> State:
     cloud = bool(config.cloud and config.cloud.url)
     reservations = ReservationsPart(tz, config.paging.hold_window_minutes)
     return State(specs, tz, cloud, [WaitlistPart(views, tz, rules), reservations])
+
+
+def _holdable(state: State) -> Callable[[str], bool | None]:
+    """Can a reservation hold this table now: True, False (taken or held), None (no such table)."""
+
+    def holdable(tid: str) -> bool | None:
+        ts = state.floor.states.get(tid)
+        if ts is None:
+            return None
+        return ts.status not in ("seated", "check_dropped", "bussing") and not ts.held_for
+
+    return holdable
 
 
 def _reservations(state: State) -> ReservationsPart:

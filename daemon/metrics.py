@@ -56,6 +56,14 @@ COMPONENT_RESTARTS = Counter(
     "Times the supervisor restarted a failed component",
     ["component"],
 )
+CLOUD_ROWS_REJECTED = Counter(
+    "floorlink_cloud_rows_rejected_total",
+    "Reservations skipped from a pull page because they were malformed (the rest is taken)",
+)
+CLOUD_CURSOR_STALLED = Counter(
+    "floorlink_cloud_cursor_stalled_total",
+    "Pulls whose page had rows but did not move the cursor (backed off)",
+)
 STORE_WRITABLE = Gauge(
     "floorlink_store_writable", "1 while the store takes writes; 0 while the disk is full"
 )

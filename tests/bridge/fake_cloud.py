@@ -67,6 +67,8 @@ class FakeCloud:
             return web.Response(text="<html>oops</html>", content_type="text/html")
         cursor = request.query.get("cursor")
         self.cursors_asked.append(cursor)
+        if self.mode == "stuck":  # a cursor that never advances: the same page forever
+            return web.json_response({"reservations": self.changes[:2], "cursor": cursor or "0"})
         start = int(cursor) if cursor else 0
         page = self.changes[start : start + 2]
         return web.json_response({"reservations": page, "cursor": str(start + len(page))})
