@@ -4,24 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pytest
 from fake_cloud import TOKEN, FakeCloud
 from support import Daemon, Terminal
 
 from floorlink.daemon.broker import EmbeddedBroker
-
-
-@pytest.fixture
-async def cloud() -> AsyncIterator[FakeCloud]:
-    c = FakeCloud()
-    await c.start()
-    yield c
-    await c.stop()
 
 
 def cloud_daemon(tmp_path: Path, broker: EmbeddedBroker, cloud: FakeCloud, **kw: Any) -> Daemon:

@@ -8,7 +8,7 @@ import sqlite3
 from pathlib import Path
 
 from fake_cloud import FakeCloud
-from test_cloud import cloud, cloud_daemon, res, until  # noqa: F401 (the fixture)
+from test_cloud import cloud_daemon, res, until
 
 from floorlink.daemon.broker import EmbeddedBroker
 
