@@ -9,7 +9,8 @@ It keeps every event it took, by id, in the order it took them.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+import contextlib
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from aiohttp import web
@@ -47,6 +48,16 @@ class FakeCloud:
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+
+    @classmethod
+    @contextlib.asynccontextmanager
+    async def running(cls) -> AsyncIterator[FakeCloud]:
+        cloud = cls()
+        await cloud.start()
+        try:
+            yield cloud
+        finally:
+            await cloud.stop()
 
     async def stop(self) -> None:
         if self._runner is not None:

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from fake_cloud import TOKEN, FakeCloud
 from support import Daemon, Terminal
 
 from floorlink.daemon.broker import EmbeddedBroker
+
+
+@pytest.fixture
+async def cloud() -> AsyncIterator[FakeCloud]:
+    async with FakeCloud.running() as c:
+        yield c
 
 
 def cloud_daemon(tmp_path: Path, broker: EmbeddedBroker, cloud: FakeCloud, **kw: Any) -> Daemon:

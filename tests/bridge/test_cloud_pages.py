@@ -5,12 +5,20 @@ cloud, with the real daemon."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
 from fake_cloud import FakeCloud
 from test_cloud import cloud_daemon, res, until
 
 from floorlink.daemon.broker import EmbeddedBroker
+
+
+@pytest.fixture
+async def cloud() -> AsyncIterator[FakeCloud]:
+    async with FakeCloud.running() as c:
+        yield c
 
 
 async def test_a_malformed_reservation_costs_only_itself(
