@@ -25,15 +25,22 @@ from floorlink.bridge.reservations import (
     conflicts_view,
     guest_payload,
     link_stats,
-    upcoming_view,
 )
 from floorlink.bridge.reservations import next_due as reservations_due
 from floorlink.bridge.service import CloudBridge
 from floorlink.daemon import metrics, topics
+from floorlink.daemon.closed_checks import ClosedChecksPart
 from floorlink.daemon.component import Health, Supervisor, TaskComponent
 from floorlink.daemon.core.floor import STATUSES, TableSpec
 from floorlink.daemon.core.state import Input, Outcome, State
 from floorlink.daemon.engine import Committed, Engine, RejectInput, now_ms
+from floorlink.daemon.janitor import IntegrityWatch, StoreJanitor
+from floorlink.daemon.live_views import (
+    reservations_at,
+    reservations_copy,
+    waitlist_at,
+    waitlist_copy,
+)
 from floorlink.daemon.logs import Throttle
 from floorlink.daemon.plugins import PAGER_PROTOCOLS
 from floorlink.daemon.reserve import SpaceReserve
@@ -57,7 +64,7 @@ from floorlink.drivers.mqtt import BrokerLink, BrokerSettings, Received
 from floorlink.drivers.pos import TERMINAL_RE, PosRejected, parse_pos_event
 from floorlink.paging.quotes import TableView
 from floorlink.paging.sender import PagerComponent, PagerSender, Transport, make_transport
-from floorlink.paging.waitlist import PagingRules, WaitlistPart, next_due, waitlist_view
+from floorlink.paging.waitlist import PagingRules, WaitlistPart, next_due
 
 if TYPE_CHECKING:
     from floorlink.daemon.config import Config
@@ -101,9 +108,10 @@ class App:
             config.store.snapshot_every,
             reserve=reserve,
         )
+        # Live views: a copy per commit that changes the part, rendered at the time of each read.
         self.engine.view_builders["waitlist"] = (
             ("waitlist.",),
-            lambda state: waitlist_view(_waitlist(state), self.tz, now_ms()),
+            lambda state: waitlist_copy(_waitlist(state)),
         )
         self.engine.view_builders["quote_errors"] = (
             ("waitlist.",),
@@ -112,7 +120,7 @@ class App:
         self._quotes_seen = 0
         self.engine.view_builders["reservations"] = (
             ("reservation.", "cloud.", "table.held", "table.released", "host.seated", "conflict."),
-            lambda state: upcoming_view(_reservations(state), self.tz, now_ms()),
+            lambda state: reservations_copy(_reservations(state)),
         )
         self.engine.view_builders["conflicts"] = (
             ("conflict.",),
@@ -168,6 +176,10 @@ class App:
         self.supervisor = Supervisor(on_change=lambda: self._broadcast("status", self.status()))
         sup = self.supervisor
         sup.add(TaskComponent("store.writer", self.engine.run, critical=True))
+        every_s = config.store.prune_every_minutes * 60
+        self.janitor = StoreJanitor(self.engine, config.store.outbox_retention_days, every_s)
+        sup.add(self.janitor)
+        sup.add(IntegrityWatch(self.engine, every_s))
         sup.add(TaskComponent("mqtt.link", self.link.run, self._link_health))
         sup.add(TaskComponent("paging.timers", self._timers))
         sup.add(TaskComponent("outbox.gauges", self._outbox_gauges))
@@ -363,8 +375,8 @@ class App:
         return [self.engine.tables[tid] | self._layout(tid) for tid in self.layout]
 
     def waitlist(self) -> list[JSON]:
-        entries: list[JSON] = self.engine.views.get("waitlist", [])
-        return entries
+        """Rendered now: minutes waited and the recently-seated window follow the clock."""
+        return waitlist_at(self.engine.views.get("waitlist"), self.tz, self.engine.clock())
 
     def _still_waiting(self, entry: str) -> bool:
         """On the store thread: may this party still be paged?"""
@@ -406,8 +418,8 @@ class App:
             await asyncio.sleep(0.05)
 
     def reservations(self) -> list[JSON]:
-        entries: list[JSON] = self.engine.views.get("reservations", [])
-        return entries
+        """Rendered now: the upcoming window rolls forward with the clock, not with events."""
+        return reservations_at(self.engine.views.get("reservations"), self.tz, self.engine.clock())
 
     def _observe_quotes(self) -> None:
         recorded, recent = self.engine.views["quote_errors"]
@@ -651,7 +663,10 @@ def build_state(config: Config) -> State:
     )
     cloud = bool(config.cloud and config.cloud.url)
     reservations = ReservationsPart(tz, config.paging.hold_window_minutes)
-    return State(specs, tz, cloud, [WaitlistPart(views, tz, rules), reservations])
+    projection = ClosedChecksPart()
+    state = State(specs, tz, cloud, [projection, WaitlistPart(views, tz, rules), reservations])
+    projection.bind(state)
+    return state
 
 
 def _reservations(state: State) -> ReservationsPart:
