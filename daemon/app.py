@@ -597,7 +597,7 @@ class App:
         return out
 
     def _host_input(self, cmd: HostCommand) -> Input | None:
-        at = now_ms()
+        at = self.engine.clock()  # the one clock of the box (tests set it)
         eid = uuid.uuid4().hex
         mk: Callable[[str, dict[str, Any]], Input] = lambda t, d: Input("host", eid, t, at, d)  # noqa: E731
         match cmd:
