@@ -663,8 +663,9 @@ def build_state(config: Config) -> State:
     )
     cloud = bool(config.cloud and config.cloud.url)
     reservations = ReservationsPart(tz, config.paging.hold_window_minutes)
-    projection = ClosedChecksPart()
-    state = State(specs, tz, cloud, [projection, WaitlistPart(views, tz, rules), reservations])
+    waitlist = WaitlistPart(views, tz, rules)
+    projection = ClosedChecksPart(readers=[waitlist.learn])
+    state = State(specs, tz, cloud, [projection, waitlist, reservations])
     projection.bind(state)
     return state
 

@@ -10,7 +10,7 @@ log and compares. Pure: no clock, no I/O (the shell drains `pending` after each 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -54,11 +54,13 @@ def check_row(facts: CheckFacts, seq: int) -> Row | None:
 @dataclass
 class ClosedChecksPart:
     """A part with no inputs and no state of its own: after each check event it records the
-    check's row from the floor's facts into `pending`, which the shell drains and stores."""
+    check's row from the floor's facts into `pending`, which the shell drains and stores, and
+    hands the row to its `readers` (turn-time learning), in the fold, so replay gives the same."""
 
     name: str = NAME
     state: State | None = None
     pending: dict[str, Row] = field(default_factory=dict)
+    readers: list[Callable[[Row], None]] = field(default_factory=list)
 
     def bind(self, state: State) -> ClosedChecksPart:
         self.state = state
@@ -81,6 +83,8 @@ class ClosedChecksPart:
         row = check_row(facts, event.seq)
         if row is not None:
             self.pending[facts.number] = row
+            for reader in self.readers:
+                reader(row)
 
     def react(
         self, state: State, event: Event, changed: list[str]

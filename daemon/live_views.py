@@ -23,7 +23,7 @@ from floorlink.paging.waitlist import WaitlistPart, waitlist_view
 def waitlist_copy(part: WaitlistPart) -> WaitlistPart:
     """The entries (each copied), without the learning state a view never reads."""
     entries = {k: replace(e) for k, e in part.entries.items()}
-    return replace(part, entries=entries, turns=TurnTimes(), opened={}, errors=[])
+    return replace(part, entries=entries, turns=TurnTimes(), learned={}, errors=[])
 
 
 def waitlist_at(copied: WaitlistPart | None, tz: ZoneInfo, now: int) -> list[dict[str, Any]]:
