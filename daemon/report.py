@@ -11,6 +11,7 @@ the daemon has not migrated yet is read by folding its log through the same proj
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -68,10 +69,15 @@ def day_rows(config: Config, start: int, end: int) -> list[Row]:
 
 
 def service_report(config: Config, day: date) -> dict[str, Any]:
-    tz = ZoneInfo(config.site.timezone)
-    start, end = day_bounds(day, tz)
+    start, end = day_bounds(day, ZoneInfo(config.site.timezone))
+    return summarize(config, day, day_rows(config, start, end))
+
+
+def summarize(config: Config, day: date, rows: Iterable[Row]) -> dict[str, Any]:
+    """The day's figures from its projection rows (pure: the property tests call it directly)."""
+    start, end = day_bounds(day, ZoneInfo(config.site.timezone))
     checks: dict[str, dict[str, Any]] = {}
-    for row in day_rows(config, start, end):
+    for row in rows:
         c: dict[str, Any] = {"opened": row["opened"], "table": row["table"]}
         c["guests"] = row["covers"]
         if row["voided"] is not None:

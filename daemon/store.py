@@ -4,6 +4,12 @@ One connection, used from one thread (the engine's writer). WAL with `synchronou
 commit that gates an ack is on disk before the ack leaves (NORMAL may roll back the last commits
 on power loss). Any sqlite error is a `StoreError`, which is fatal: the daemon stops and systemd
 restarts it on a state rebuilt from the log, rather than carrying on with a log it cannot trust.
+
+The schema is the files in daemon/schema/ (NNNN_name.sql), applied in order with a version table;
+stores made before that table are read by their `PRAGMA user_version`. Beside the log it keeps the
+closed-checks projection (daemon/closed_checks.py), written in the same transaction as its events.
+Pruning (settled outbox rows, old snapshots, dead letters) runs from daemon/janitor.py, never on
+the hot path; a `.clean` mark left by a clean close lets the next open skip the full-file check.
 """
 
 from __future__ import annotations

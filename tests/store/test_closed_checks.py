@@ -19,7 +19,7 @@ from floorlink.daemon.closed_checks import rows_of, take_rows
 from floorlink.daemon.core.state import Event, Input, State
 from floorlink.daemon.engine import Engine
 from floorlink.daemon.replay import replay_and_compare
-from floorlink.daemon.report import service_report
+from floorlink.daemon.report import service_report, summarize
 from floorlink.daemon.store import Store
 
 T0 = int(datetime(2026, 11, 20, 19, tzinfo=UTC).timestamp() * 1000)
@@ -124,6 +124,37 @@ def test_the_projection_and_the_floor_agree_for_any_order(steps: list[Step], rnd
         log.extend(replayed.process(inp).events)
     assert rows_of(build_state(CONFIG), log) == final
     assert state.dumps() == replayed.dumps()
+
+
+@settings(max_examples=60, deadline=None)
+@given(check_life(), check_life(), st.randoms(use_true_random=False))
+def test_the_report_agrees_with_the_floor_for_any_order_of_two_checks(
+    first: list[Step], second: list[Step], rnd: Any
+) -> None:
+    """Two checks' events interleaved in any order: the report's covers and tables are what the
+    floor showed for each paid check while it was open."""
+    renamed = [(t, m, d | {"check": "B"}) for t, m, d in second]
+    mixed = inputs(first, "a") + inputs(renamed, "b")
+    rnd.shuffle(mixed)
+    state, rows = fold(mixed)
+    report = summarize(
+        CONFIG, datetime(2026, 11, 20).date(), {r["check"]: r for r in rows}.values()
+    )
+    expected_tables: dict[str, int] = {}
+    covers = 0
+    for number, steps in (("A", first), ("B", renamed)):
+        if steps[-1][0] != "check.closed":
+            continue
+        alone = build_state(CONFIG)
+        for inp in sorted(inputs(steps), key=lambda i: (i.at, i.eid)):
+            if inp.type != "check.closed":
+                alone.process(inp)
+        [shown] = [t for t in alone.floor.states.values() if number in t.checks]
+        expected_tables[shown.id] = expected_tables.get(shown.id, 0) + 1
+        covers += shown.guests or 0
+    assert report["checks_by_table"] == dict(sorted(expected_tables.items()))
+    assert report["covers"] == covers
+    assert report["checks"] == sum(expected_tables.values())
 
 
 async def run_engine(path: Path, steps: list[Step], prefix: str = "e") -> None:
