@@ -136,7 +136,7 @@ def test_the_report_agrees_with_the_floor_for_any_order_of_two_checks(
     renamed = [(t, m, d | {"check": "B"}) for t, m, d in second]
     mixed = inputs(first, "a") + inputs(renamed, "b")
     rnd.shuffle(mixed)
-    state, rows = fold(mixed)
+    _, rows = fold(mixed)
     report = summarize(
         CONFIG, datetime(2026, 11, 20).date(), {r["check"]: r for r in rows}.values()
     )
