@@ -241,3 +241,30 @@ async def test_a_report_on_a_store_not_yet_migrated_folds_the_log_through_the_pr
     db = sqlite3.connect(path)
     assert db.execute("PRAGMA user_version").fetchone()[0] == 2  # the report only reads
     db.close()
+
+
+async def test_the_row_and_its_event_commit_together_or_not_at_all(tmp_path: Path) -> None:
+    path = tmp_path / "f.db"
+    await run_engine(path, [("check.opened", 0, {"check": "A", "table": "1", "guests": 2})])
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute(
+        "CREATE TRIGGER no_rows BEFORE INSERT ON closed_checks"
+        " BEGIN SELECT RAISE(ABORT, 'projection refused'); END"
+    )
+    db.close()
+    config = config_for(path)
+    engine = Engine(Store(path), lambda: build_state(config))
+    await engine.open()
+    runner = asyncio.create_task(engine.run())
+    close = inputs([("check.closed", 60, {"check": "A", "total": "10.00"})], "x")[0]
+    result = await engine.submit(close)
+    runner.cancel()
+    assert result.outcome.result == "rejected"  # could not be stored: dead-lettered, answered
+    assert engine.state.floor.states["1"].status == "seated"  # memory follows the commit
+    await engine.close()
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT count(*) FROM events").fetchone()[0] == 1  # the close is not in
+    assert db.execute("SELECT count(*) FROM closed_checks").fetchone()[0] == 0
+    (reason,) = db.execute("SELECT reason FROM dead_letters").fetchone()
+    assert "projection refused" in reason
+    db.close()
