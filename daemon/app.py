@@ -177,7 +177,12 @@ class App:
         sup = self.supervisor
         sup.add(TaskComponent("store.writer", self.engine.run, critical=True))
         every_s = config.store.prune_every_minutes * 60
-        self.janitor = StoreJanitor(self.engine, config.store.outbox_retention_days, every_s)
+        self.janitor = StoreJanitor(
+            self.engine,
+            config.store.outbox_retention_days,
+            every_s,
+            rejected_days=config.store.rejected_retention_days,
+        )
         sup.add(self.janitor)
         sup.add(IntegrityWatch(self.engine, every_s))
         sup.add(TaskComponent("mqtt.link", self.link.run, self._link_health))

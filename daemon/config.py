@@ -65,6 +65,9 @@ class StoreCfg(Model):
     outbox_retention_days: Annotated[float, Field(ge=0)] = Field(
         7, description="settled outbox rows (sent, dead, expired) are deleted after this long"
     )
+    rejected_retention_days: Annotated[float, Field(ge=0)] = Field(
+        7, description="refused inputs' answers are kept this long for resends"
+    )
     prune_every_minutes: Annotated[float, Field(gt=0, le=1440)] = Field(
         60, description="how often the store janitor prunes and checks the store"
     )

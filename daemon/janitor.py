@@ -1,8 +1,9 @@
 """Keeping the store small and sound, on a schedule, off the hot path.
 
 `StoreJanitor` (an edge component) deletes, in short transactions on the store thread so commits
-interleave: outbox rows settled (sent, dead, expired) longer ago than the retention, snapshots
-beyond the newest few, dead letters beyond their cap. Nothing pending is ever deleted, nor any
+interleave: outbox rows settled (sent, dead, expired) longer ago than the retention, refusals
+(the answers kept for resends) older than theirs, snapshots beyond the newest few, dead letters
+beyond their cap. Nothing pending is ever deleted, nor any
 event: the log is the truth.
 
 `IntegrityWatch` (critical) runs SQLite's `quick_check` on its own read-only connection, in a
@@ -48,9 +49,11 @@ class StoreJanitor(Component):
         retention_days: float,
         every_s: float,
         clock: Callable[[], int] = now_ms,
+        rejected_days: float = 7,
     ) -> None:
         self.engine = engine
         self.retention_ms = int(retention_days * DAY_MS)
+        self.rejected_ms = int(rejected_days * DAY_MS)
         self.every_s = every_s
         self.clock = clock
         self.passes = 0
@@ -64,16 +67,11 @@ class StoreJanitor(Component):
     async def prune(self) -> Pruned:
         """One pass; returns what it deleted (also counted in floorlink_store_pruned_total)."""
         store = self.engine.store
-        before = self.clock() - self.retention_ms
-        outbox = 0
-        while True:
-            n = await self.engine.call(store.prune_outbox, before, SLICE)
-            outbox += n
-            if n < SLICE:
-                break
+        now = self.clock()
         pruned = Pruned(
             {
-                "outbox": outbox,
+                "outbox": await self._sliced(store.prune_outbox, now - self.retention_ms),
+                "rejected": await self._sliced(store.prune_rejected, now - self.rejected_ms),
                 "snapshots": await self.engine.call(store.prune_snapshots, SNAPSHOTS_KEPT),
                 "dead_letters": await self.engine.call(store.prune_dead_letters),
             }
@@ -85,6 +83,15 @@ class StoreJanitor(Component):
         self.passes += 1
         self.last = pruned
         return pruned
+
+    async def _sliced(self, prune: Callable[[int, int], int], before: int) -> int:
+        """Delete in slices, each its own transaction, so the writer's batches go in between."""
+        total = 0
+        while True:
+            n = await self.engine.call(prune, before, SLICE)
+            total += n
+            if n < SLICE:
+                return total
 
 
 class IntegrityWatch(Component):

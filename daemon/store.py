@@ -496,6 +496,15 @@ class Store:
             (before, limit),
         )
 
+    def prune_rejected(self, before: int, limit: int = 5000) -> int:
+        """Delete up to `limit` refusals received before `before` ms (a resend after that long is
+        decided again, and refused again for the same reason)."""
+        return self._delete(
+            "DELETE FROM rejected WHERE rowid IN (SELECT rowid FROM rejected"
+            " WHERE received < ? ORDER BY received LIMIT ?)",
+            (before, limit),
+        )
+
     def prune_snapshots(self, kept: int = SNAPSHOTS_KEPT) -> int:
         """Keep the newest `kept` snapshots (older ones are the fallback for a corrupt newest)."""
         return self._delete(
@@ -526,7 +535,7 @@ class Store:
         """Rows per pruned table (for tests and `floorlink doctor`)."""
         return {
             t: int(self.db.execute(f"SELECT count(*) FROM {t}").fetchone()[0])
-            for t in ("outbox", "snapshots", "dead_letters", "closed_checks")
+            for t in ("outbox", "rejected", "snapshots", "dead_letters", "closed_checks")
         }
 
 

@@ -145,3 +145,20 @@ async def test_nothing_in_the_log_is_ever_pruned(tmp_path: Path) -> None:
     await StoreJanitor(engine, 0, 3600, lambda: NOW).prune()
     assert store.last_seq() == 1
     await engine.close()
+
+
+async def test_refusals_kept_for_resends_go_after_their_retention(tmp_path: Path) -> None:
+    config = config_for(tmp_path / "f.db", "rejected_retention_days = 2\n")
+    engine = await open_engine(config)
+    store = engine.store
+    store.begin()
+    store.write_rejected("pos:T1", "old", "check.opened", "unknown table", NOW - 3 * DAY_MS)
+    store.write_rejected("pos:T1", "new", "check.opened", "unknown table", NOW - DAY_MS)
+    store.commit()
+    days = config.store.rejected_retention_days
+    pruned = await StoreJanitor(engine, 7, 3600, lambda: NOW, rejected_days=days).prune()
+    assert pruned.counts["rejected"] == 1
+    assert store.known([("pos:T1", "old"), ("pos:T1", "new")]) == {
+        ("pos:T1", "new"): "unknown table"
+    }
+    await engine.close()
