@@ -81,6 +81,8 @@ def warn(event: str, **fields: Any) -> None:
 STOP_DRAIN_S = 3.0
 SPACE_PROBE_S = 2.0
 OUTBOX_GAUGE_S = 1.0
+#: How often the page is told when time alone changed the upcoming reservations.
+VIEWS_TICK_S = 30.0
 
 
 def _version() -> str:
@@ -188,6 +190,7 @@ class App:
         sup.add(TaskComponent("mqtt.link", self.link.run, self._link_health))
         sup.add(TaskComponent("paging.timers", self._timers))
         sup.add(TaskComponent("outbox.gauges", self._outbox_gauges))
+        sup.add(TaskComponent("views.clock", self._roll_views))
         sup.add(TaskComponent("store.space", self._space_probe))
         if self.bridge is not None:
             for component in self.bridge.components:
@@ -421,6 +424,20 @@ class App:
                 continue
             await self.engine.submit(Input("timer", f"{kind}:{due}", kind, now_ms(), {}))
             await asyncio.sleep(0.05)
+
+    async def _roll_views(self) -> None:
+        """Time moves the upcoming reservations with no event (one enters the window, a no-show
+        leaves it): the host stand hears of it within VIEWS_TICK_S. Reads are always current."""
+        last = self.reservations()
+        while True:
+            await asyncio.sleep(VIEWS_TICK_S)
+            last = self._roll_once(last)
+
+    def _roll_once(self, last: list[JSON]) -> list[JSON]:
+        current = self.reservations()
+        if current != last:
+            self._broadcast("reservations", current)
+        return current
 
     def reservations(self) -> list[JSON]:
         """Rendered now: the upcoming window rolls forward with the clock, not with events."""

@@ -100,3 +100,28 @@ async def test_a_read_never_sees_a_half_applied_batch(tmp_path: Path) -> None:
     finally:
         runner.cancel()
         await app.engine.close()
+
+
+async def test_the_host_stand_hears_when_time_alone_changes_the_upcoming_reservations(
+    tmp_path: Path,
+) -> None:
+    app, clock, runner = await started(tmp_path)
+    stream = app.live()
+    first = asyncio.ensure_future(anext(stream))  # subscribed from here on
+    try:
+        tomorrow = T0 + 20 * 3600 * 1000
+        pulled = {"reservations": [reservation("r-1", tomorrow)], "cursor": "1"}
+        await app.engine.submit(Input("cloud", "p1", "cloud.pulled", T0, pulled))
+        kind, payload = await asyncio.wait_for(first, 10)  # the commit's own broadcast
+        assert (kind, payload) == ("reservations", [])
+        last = app.reservations()
+        assert app._roll_once(last) == []  # nothing moved: nothing sent
+        clock.now = tomorrow - 2 * 3600 * 1000
+        rolled = app._roll_once(last)
+        kind, payload = await asyncio.wait_for(anext(stream), 10)
+        assert kind == "reservations" and payload == rolled and payload[0]["id"] == "r-1"
+        assert "views.clock" in app.supervisor.states  # the component that calls it on a tick
+    finally:
+        await stream.aclose()
+        runner.cancel()
+        await app.engine.close()
