@@ -122,6 +122,6 @@ async def test_the_host_stand_hears_when_time_alone_changes_the_upcoming_reserva
         assert kind == "reservations" and payload == rolled and payload[0]["id"] == "r-1"
         assert "views.clock" in app.supervisor.states  # the component that calls it on a tick
     finally:
-        await stream.aclose()
+        first.cancel()
         runner.cancel()
         await app.engine.close()
