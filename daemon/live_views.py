@@ -11,7 +11,7 @@ thread) and are never stale: the copy is as new as the last commit, the clock is
 from __future__ import annotations
 
 import copy
-from dataclasses import replace
+from dataclasses import fields, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -30,20 +30,26 @@ def waitlist_at(copied: WaitlistPart | None, tz: ZoneInfo, now: int) -> list[dic
     return [] if copied is None else waitlist_view(copied, tz, now)
 
 
+#: Parts of the reservations state no upcoming view reads: left empty in the copy.
+_UNREAD = ("completed", "conflicts", "history")
+
+
 def reservations_copy(part: ReservationsPart) -> ReservationsPart:
-    """The reservations an upcoming view can ever show (timed, active or seated), deep-copied."""
+    """The reservations an upcoming view can ever show (timed, active or seated) and every other
+    field the view may read, deep-copied (fields added later are copied too)."""
     kept = {
         rid: copy.deepcopy(r)
         for rid, r in part.reservations.items()
         if r.get("_time") is not None and (r.get("status") in ACTIVE or rid in part.seated)
     }
-    return ReservationsPart(
-        part.tz,
-        part.hold_window_minutes,
-        reservations=kept,
-        holds=dict(part.holds),
-        seated=dict(part.seated),
-    )
+    others: dict[str, Any] = {
+        f.name: type(getattr(part, f.name))()
+        if f.name in _UNREAD
+        else copy.deepcopy(getattr(part, f.name))
+        for f in fields(part)
+        if f.init and f.name not in ("tz", "reservations")
+    }
+    return replace(part, reservations=kept, **others)
 
 
 def reservations_at(
