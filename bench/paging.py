@@ -21,6 +21,7 @@ sys.path[:0] = [str(HERE.parent / "tests")]
 from support import STAFF_TOKEN, Daemon, Terminal  # noqa: E402
 
 from floorlink.daemon.broker import EmbeddedBroker  # noqa: E402
+from floorlink.daemon.closed_checks import ClosedChecksPart  # noqa: E402
 from floorlink.daemon.core.floor import TableSpec  # noqa: E402
 from floorlink.daemon.core.state import Input, State  # noqa: E402
 from floorlink.drivers.pty_transmitter import PtyTransmitter  # noqa: E402
@@ -86,7 +87,9 @@ def quote_simulation(nights: int = 3, seed: int = 11) -> dict[str, Any]:
     seats = [2] * 6 + [4] * 10 + [6] * 4
     specs = tuple(TableSpec(str(i + 1), s) for i, s in enumerate(seats))
     part = WaitlistPart(tuple(TableView(s.id, s.seats) for s in specs), tz, PagingRules())
-    state = State(specs, tz, parts=[part])
+    projection = ClosedChecksPart(readers=[part.learn])  # turn times from the closed checks
+    state = State(specs, tz, parts=[projection, part])
+    projection.bind(state)
     n = 0
     results = []
     night_start = 1_795_000_000_000

@@ -25,15 +25,22 @@ from floorlink.bridge.reservations import (
     conflicts_view,
     guest_payload,
     link_stats,
-    upcoming_view,
 )
 from floorlink.bridge.reservations import next_due as reservations_due
 from floorlink.bridge.service import CloudBridge
 from floorlink.daemon import metrics, topics
+from floorlink.daemon.closed_checks import ClosedChecksPart
 from floorlink.daemon.component import Health, Supervisor, TaskComponent
 from floorlink.daemon.core.floor import STATUSES, TableSpec
 from floorlink.daemon.core.state import Input, Outcome, State
 from floorlink.daemon.engine import Committed, Engine, RejectInput, now_ms
+from floorlink.daemon.janitor import IntegrityWatch, StoreJanitor
+from floorlink.daemon.live_views import (
+    reservations_at,
+    reservations_copy,
+    waitlist_at,
+    waitlist_copy,
+)
 from floorlink.daemon.logs import Throttle
 from floorlink.daemon.plugins import PAGER_PROTOCOLS
 from floorlink.daemon.reserve import SpaceReserve
@@ -57,7 +64,7 @@ from floorlink.drivers.mqtt import BrokerLink, BrokerSettings, Received
 from floorlink.drivers.pos import TERMINAL_RE, PosRejected, parse_pos_event
 from floorlink.paging.quotes import TableView
 from floorlink.paging.sender import PagerComponent, PagerSender, Transport, make_transport
-from floorlink.paging.waitlist import PagingRules, WaitlistPart, next_due, waitlist_view
+from floorlink.paging.waitlist import PagingRules, WaitlistPart, next_due
 
 if TYPE_CHECKING:
     from floorlink.daemon.config import Config
@@ -74,6 +81,8 @@ def warn(event: str, **fields: Any) -> None:
 STOP_DRAIN_S = 3.0
 SPACE_PROBE_S = 2.0
 OUTBOX_GAUGE_S = 1.0
+#: How often the page is told when time alone changed the upcoming reservations.
+VIEWS_TICK_S = 30.0
 
 
 def _version() -> str:
@@ -101,9 +110,10 @@ class App:
             config.store.snapshot_every,
             reserve=reserve,
         )
+        # Live views: a copy per commit that changes the part, rendered at the time of each read.
         self.engine.view_builders["waitlist"] = (
             ("waitlist.",),
-            lambda state: waitlist_view(_waitlist(state), self.tz, now_ms()),
+            lambda state: waitlist_copy(_waitlist(state)),
         )
         self.engine.view_builders["quote_errors"] = (
             ("waitlist.",),
@@ -112,7 +122,7 @@ class App:
         self._quotes_seen = 0
         self.engine.view_builders["reservations"] = (
             ("reservation.", "cloud.", "table.held", "table.released", "host.seated", "conflict."),
-            lambda state: upcoming_view(_reservations(state), self.tz, now_ms()),
+            lambda state: reservations_copy(_reservations(state)),
         )
         self.engine.view_builders["conflicts"] = (
             ("conflict.",),
@@ -168,9 +178,19 @@ class App:
         self.supervisor = Supervisor(on_change=lambda: self._broadcast("status", self.status()))
         sup = self.supervisor
         sup.add(TaskComponent("store.writer", self.engine.run, critical=True))
+        every_s = config.store.prune_every_minutes * 60
+        self.janitor = StoreJanitor(
+            self.engine,
+            config.store.outbox_retention_days,
+            every_s,
+            rejected_days=config.store.rejected_retention_days,
+        )
+        sup.add(self.janitor)
+        sup.add(IntegrityWatch(self.engine, every_s))
         sup.add(TaskComponent("mqtt.link", self.link.run, self._link_health))
         sup.add(TaskComponent("paging.timers", self._timers))
         sup.add(TaskComponent("outbox.gauges", self._outbox_gauges))
+        sup.add(TaskComponent("views.clock", self._roll_views))
         sup.add(TaskComponent("store.space", self._space_probe))
         if self.bridge is not None:
             for component in self.bridge.components:
@@ -365,8 +385,8 @@ class App:
         return [self.engine.tables[tid] | self._layout(tid) for tid in self.layout]
 
     def waitlist(self) -> list[JSON]:
-        entries: list[JSON] = self.engine.views.get("waitlist", [])
-        return entries
+        """Rendered now: minutes waited and the recently-seated window follow the clock."""
+        return waitlist_at(self.engine.views.get("waitlist"), self.tz, self.engine.clock())
 
     def _still_waiting(self, entry: str) -> bool:
         """On the store thread: may this party still be paged?"""
@@ -407,9 +427,23 @@ class App:
             await self.engine.submit(Input("timer", f"{kind}:{due}", kind, now_ms(), {}))
             await asyncio.sleep(0.05)
 
+    async def _roll_views(self) -> None:
+        """Time moves the upcoming reservations with no event (one enters the window, a no-show
+        leaves it): the host stand hears of it within VIEWS_TICK_S. Reads are always current."""
+        last = self.reservations()
+        while True:
+            await asyncio.sleep(VIEWS_TICK_S)
+            last = self._roll_once(last)
+
+    def _roll_once(self, last: list[JSON]) -> list[JSON]:
+        current = self.reservations()
+        if current != last:
+            self._broadcast("reservations", current)
+        return current
+
     def reservations(self) -> list[JSON]:
-        entries: list[JSON] = self.engine.views.get("reservations", [])
-        return entries
+        """Rendered now: the upcoming window rolls forward with the clock, not with events."""
+        return reservations_at(self.engine.views.get("reservations"), self.tz, self.engine.clock())
 
     def _observe_quotes(self) -> None:
         recorded, recent = self.engine.views["quote_errors"]
@@ -587,7 +621,7 @@ class App:
         return out
 
     def _host_input(self, cmd: HostCommand) -> Input | None:
-        at = now_ms()
+        at = self.engine.clock()  # the one clock of the box (tests set it)
         eid = uuid.uuid4().hex
         mk: Callable[[str, dict[str, Any]], Input] = lambda t, d: Input("host", eid, t, at, d)  # noqa: E731
         match cmd:
@@ -653,7 +687,11 @@ def build_state(config: Config) -> State:
     )
     cloud = bool(config.cloud and config.cloud.url)
     reservations = ReservationsPart(tz, config.paging.hold_window_minutes)
-    return State(specs, tz, cloud, [WaitlistPart(views, tz, rules), reservations])
+    waitlist = WaitlistPart(views, tz, rules)
+    projection = ClosedChecksPart(readers=[waitlist.learn])
+    state = State(specs, tz, cloud, [projection, waitlist, reservations])
+    projection.bind(state)
+    return state
 
 
 def _holdable(state: State) -> Callable[[str], bool | None]:

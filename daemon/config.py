@@ -62,6 +62,15 @@ class StoreCfg(Model):
     reserve_mb: Annotated[int, Field(ge=0, le=1024)] = Field(
         8, description="disk space held beside the store, released when the disk fills"
     )
+    outbox_retention_days: Annotated[float, Field(ge=0)] = Field(
+        7, description="settled outbox rows (sent, dead, expired) are deleted after this long"
+    )
+    rejected_retention_days: Annotated[float, Field(ge=0)] = Field(
+        7, description="refused inputs' answers are kept this long for resends"
+    )
+    prune_every_minutes: Annotated[float, Field(gt=0, le=1440)] = Field(
+        60, description="how often the store janitor prunes and checks the store"
+    )
 
 
 class Mqtt(Model):

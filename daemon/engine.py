@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 import structlog
 
 from floorlink.daemon import metrics
+from floorlink.daemon.closed_checks import fold_rows, take_rows
 from floorlink.daemon.core.state import Input, Outcome, State
 from floorlink.daemon.core.text import safe_text, storable
 from floorlink.daemon.reserve import SpaceReserve
@@ -123,6 +124,8 @@ class Engine:
         try:
             self.store.begin()
             self.store.write_tables(self.tables)
+            if self.store.meta("closed_checks.rebuild") is not None:
+                self._rebuild_projection()
             self.store.commit()
         except BaseException as exc:
             self.store.rollback()
@@ -132,6 +135,20 @@ class Engine:
         short = self.reserve is not None and not self.reserve.room()
         if self.writable and not self.check_space() and short:
             self._enter_full(OSError(errno.ENOSPC, "no room for the space reserve"))
+        if self.writable:
+            try:
+                self.store.prune_snapshots()
+            except BaseException as exc:
+                if not _disk_full(exc):
+                    raise
+                self._enter_full(exc)
+
+    def _rebuild_projection(self) -> None:
+        """A store made before the closed-checks projection: fold its whole log once to fill it
+        (inside the open transaction)."""
+        rows = fold_rows(self.make_state(), self.store.events())
+        self.store.replace_closed_checks(rows)
+        log.info("closed-checks projection rebuilt from the log", seq=self.store.last_seq())
 
     def check_space(self) -> bool:
         """On the store thread: hold the reserve again if the disk has room; True while writable.
@@ -171,6 +188,7 @@ class Engine:
             except Exception as exc:
                 log.warning("snapshot unusable: trying an older one", snapshot=seq, error=str(exc))
                 continue
+            take_rows(state)  # the tail's rows were stored with the tail
             self.state, self._snapshot_seq = state, seq
             return
         state = self.make_state()
@@ -178,6 +196,7 @@ class Engine:
             state.replay(self.store.events())
         except Exception as exc:
             raise StoreError(f"the event log cannot be replayed: {exc}") from exc
+        take_rows(state)
         self.state, self._snapshot_seq = state, 0
 
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
@@ -200,7 +219,7 @@ class Engine:
             self.store.begin()
             self.store.write_snapshot(self.state.seq, self.state.dumps(), self.clock())
             self.store.commit()
-        self.store.close()
+        self.store.close(clean=self.failed is None)
 
     async def next_outbox(self, consumer: str, limit: int, wake: asyncio.Event) -> list[OutboxRow]:
         """The consumer's oldest pending rows; waits on `wake` (set after new commits) while
@@ -381,7 +400,8 @@ class Engine:
                 seen[(inp.source, inp.eid)] = outcome.error
             return Committed(inp, outcome)
         tables = {tid: self.state.table_object(tid) for tid in outcome.changed_tables}
-        self.store.write(Written(outcome.events, outcome.effects, tables), now)
+        checks = take_rows(self.state)
+        self.store.write(Written(outcome.events, outcome.effects, tables, checks), now)
         seen[(inp.source, inp.eid)] = None
         return Committed(inp, outcome, tables)
 

@@ -93,3 +93,12 @@ RECEIPT_CONNECTIONS = Counter(
     "POS connections to a receipt proxy, by how they ended",
     ["source", "result"],
 )
+STORE_PRUNED = Counter(
+    "floorlink_store_pruned_total",
+    "Rows the store janitor deleted, by what they were",
+    ["what"],
+)
+STORE_INTEGRITY = Gauge(
+    "floorlink_store_integrity_ok",
+    "1 when the last integrity check of the store found it sound, 0 when it did not",
+)

@@ -1,20 +1,26 @@
-"""`floorlink report`: a day's service from the event log: covers, turns, revenue, RevPASH.
+"""`floorlink report`: a day's service from the closed-checks projection: covers, turns, revenue,
+RevPASH.
 
+The rows are the floor's own view of each ended check (daemon/closed_checks.py), written with the
+events, so the report agrees with what the floor showed whatever order a check's events came in.
 Read-only over the store with sqlite-utils (the same library gives the IT person
-`sqlite-utils rows /var/lib/floorlink/floorlink.db events` for ad-hoc questions). The log is the
-source: a report can be rebuilt for any past day, and it agrees with what the floor showed.
+`sqlite-utils rows /var/lib/floorlink/floorlink.db closed_checks` for ad-hoc questions). A store
+the daemon has not migrated yet is read by folding its log through the same projection.
 """
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import sqlite_utils
+
+from floorlink.daemon.closed_checks import Row, rows_of
+from floorlink.daemon.store import CHECK_COLUMNS, Store
 
 if TYPE_CHECKING:
     from floorlink.daemon.config import Config
@@ -27,35 +33,62 @@ def day_bounds(day: date, tz: ZoneInfo) -> tuple[int, int]:
     return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
 
 
-def service_report(config: Config, day: date) -> dict[str, Any]:
-    tz = ZoneInfo(config.site.timezone)
-    start, end = day_bounds(day, tz)
+def day_rows(config: Config, start: int, end: int) -> list[Row]:
+    """Projection rows of checks closed or voided in [start, end)."""
     db = sqlite_utils.Database(f"file:{config.store.path}?mode=ro", use_counts_table=False)
-    rows = db.query(
-        "SELECT type, at, data FROM events WHERE at >= ? AND at < ? AND type IN"
-        " ('check.opened', 'check.updated', 'check.closed', 'check.voided', 'check.transferred')"
-        " ORDER BY seq",
-        [start, end],
+    tables = set(db.table_names())
+    fresh = "closed_checks" in tables and not (
+        "meta" in tables
+        and list(db.query("SELECT 1 FROM meta WHERE key = 'closed_checks.rebuild'"))
     )
-    checks: dict[str, dict[str, Any]] = defaultdict(dict)
+    if fresh:
+        cols = ", ".join(f'"{c}"' for c in CHECK_COLUMNS)
+        rows = list(
+            db.query(
+                f"SELECT {cols} FROM closed_checks WHERE (closed >= ? AND closed < ?)"
+                " OR (voided >= ? AND voided < ?)",
+                [start, end, start, end],
+            )
+        )
+        db.close()
+        return rows
+    db.close()
+    from floorlink.daemon.app import build_state
+
+    store = Store(config.store.path)
+    store.open_readonly()
+    try:
+        every = rows_of(build_state(config), store.events())
+    finally:
+        store.close(clean=False)
+    return [
+        r
+        for r in every.values()
+        if any(r[k] is not None and start <= r[k] < end for k in ("closed", "voided"))
+    ]
+
+
+def service_report(config: Config, day: date) -> dict[str, Any]:
+    start, end = day_bounds(day, ZoneInfo(config.site.timezone))
+    return summarize(config, day, day_rows(config, start, end))
+
+
+def summarize(config: Config, day: date, rows: Iterable[Row]) -> dict[str, Any]:
+    """The day's figures from its projection rows (pure: the property tests call it directly)."""
+    start, end = day_bounds(day, ZoneInfo(config.site.timezone))
+    checks: dict[str, dict[str, Any]] = {}
     for row in rows:
-        data = json.loads(row["data"])
-        c = checks[data["check"]]
-        if row["type"] == "check.opened":
-            c.setdefault("opened", row["at"])
-            c.setdefault("table", data["table"])
-            c.setdefault("guests", data.get("guests"))
-        elif row["type"] == "check.updated" and data.get("guests"):
-            c["guests"] = data["guests"]
-        elif row["type"] == "check.transferred":
-            c["table"] = data["table"]
-        elif row["type"] == "check.closed":
-            c["closed"] = row["at"]
-            c["total"] = Decimal(data.get("total") or "0")
-            c["tip"] = Decimal(data.get("tip") or "0")
-        else:
-            c["voided"] = True
-    paid = [c for c in checks.values() if "closed" in c and "opened" in c and not c.get("voided")]
+        c: dict[str, Any] = {"opened": row["opened"], "table": row["table"]}
+        c["guests"] = row["covers"]
+        if row["voided"] is not None:
+            c["voided"] = start <= row["voided"] < end
+            c["void"] = True
+        if row["closed"] is not None and start <= row["closed"] < end:
+            c["closed"] = row["closed"]
+            c["total"] = Decimal(row["total"] or "0")
+            c["tip"] = Decimal(row["tip"] or "0")
+        checks[row["check"]] = c
+    paid = [c for c in checks.values() if "closed" in c and not c.get("void")]
     seats = sum(t.seats for t in config.tables)
     revenue = sum((c["total"] for c in paid), Decimal(0))
     covers = sum(int(c.get("guests") or 0) for c in paid)

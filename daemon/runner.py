@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import sys
 from typing import TYPE_CHECKING
 
 import structlog
@@ -14,7 +15,7 @@ from floorlink.daemon.app import App
 from floorlink.daemon.http import HttpSettings, make_app
 from floorlink.daemon.logs import configure_logging
 from floorlink.daemon.notify import notify, watchdog_interval
-from floorlink.daemon.store import StoreError
+from floorlink.daemon.store import StoreError, one_line
 
 if TYPE_CHECKING:
     from floorlink.daemon.config import Config
@@ -52,6 +53,7 @@ async def run_daemon(config: Config) -> int:
         await app.start()
     except StoreError as exc:
         log.error("cannot open the store", error=str(exc))
+        print(f"floorlink: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_STORE
     runner = await start_http(app, config)
     advertiser: Advertiser | None = None
@@ -74,7 +76,10 @@ async def run_daemon(config: Config) -> int:
         await advertiser.stop()
     await runner.cleanup()
     await app.stop()
-    return EXIT_STORE if app.fatal is not None else 0
+    if app.fatal is not None:
+        print(f"floorlink: {one_line(str(app.fatal))}", file=sys.stderr)
+        return EXIT_STORE
+    return 0
 
 
 async def _notify_when_ready(app: App) -> None:

@@ -42,6 +42,10 @@ DELIVERY_STATES = frozenset(
     {"queued", "written", "acknowledged", "transmitted", "failed", "expired", "retrying"}
 )
 RECENT_MS = 30 * MIN_MS
+DAY_MS = 86_400_000
+LEARNED_KEPT = 1000
+#: The waitlist's snapshot format; an older one is refused, so the state is refolded from the log.
+SNAPSHOT_VERSION = 2
 
 
 @dataclass
@@ -83,7 +87,7 @@ class WaitlistPart:
     name: str = "waitlist"
     entries: dict[str, Entry] = field(default_factory=dict)
     turns: TurnTimes = field(default_factory=TurnTimes)
-    opened: dict[str, tuple[int, int]] = field(default_factory=dict)  # check -> (at, guests)
+    learned: dict[str, int] = field(default_factory=dict)  # check -> closed at, learned once
     errors: list[float] = field(default_factory=list)  # |quote - actual| minutes, recent
     quotes_recorded: int = 0  # how many errors were ever recorded (for the metric)
 
@@ -253,19 +257,22 @@ class WaitlistPart:
             e = self.entries[d["entry"]]
             if int(d["n"]) >= e.pages:  # a late report of an older page changes nothing
                 e.delivery, e.delivery_detail = d["state"], d.get("detail") or None
-        elif t == "check.opened":
-            check = str(d.get("check"))
-            if check not in self.opened or event.at < self.opened[check][0]:
-                self.opened[check] = (event.at, _count(d.get("guests"), 2))
-        elif t == "check.closed":
-            started = self.opened.pop(str(d.get("check")), None)
-            if started is not None:
-                self.turns.record(
-                    started[1], self._hour(started[0]), (event.at - started[0]) / MIN_MS
-                )
-        elif t == "check.voided":
-            self.opened.pop(str(d.get("check")), None)
         self._forget(event.at)
+
+    def learn(self, row: Mapping[str, Any]) -> None:
+        """Turn times from the closed-checks projection (daemon/closed_checks.py), which calls
+        this during the fold: each paid check once, as the floor saw it (its covers after every
+        update, in whatever order its events came). The waitlist folds no check event itself."""
+        check, opened, closed = str(row.get("check")), row.get("opened"), row.get("closed")
+        if closed is None or opened is None or row.get("voided") is not None:
+            return
+        if check in self.learned:
+            return
+        self.learned[check] = closed
+        covers = _count(row.get("covers"), 2)
+        self.turns.record(covers, self._hour(opened), (closed - opened) / MIN_MS)
+        if len(self.learned) > LEARNED_KEPT:  # the floor forgets ended checks after 12 hours
+            self.learned = {c: at for c, at in self.learned.items() if at >= closed - DAY_MS}
 
     def _record_error(self, entry: Entry, at: int) -> None:
         actual = (at - entry.added_at) / MIN_MS
@@ -339,15 +346,18 @@ class WaitlistPart:
         return {
             "entries": {k: asdict(e) for k, e in sorted(self.entries.items())},
             "turns": self.turns.to_json(),
-            "opened": {k: list(v) for k, v in sorted(self.opened.items())},
+            "learned": dict(sorted(self.learned.items())),
+            "v": SNAPSHOT_VERSION,
             "errors": list(self.errors),
             "quotes_recorded": self.quotes_recorded,
         }
 
     def load_json(self, raw: Mapping[str, Any]) -> None:
+        if raw.get("v") != SNAPSHOT_VERSION:  # learned turn times another way: refold the log
+            raise ValueError(f"waitlist snapshot version {raw.get('v')!r}, not {SNAPSHOT_VERSION}")
         self.entries = {k: Entry(**v) for k, v in raw["entries"].items()}
         self.turns = TurnTimes({k: list(v) for k, v in raw["turns"].items()})
-        self.opened = {k: (v[0], v[1]) for k, v in raw["opened"].items()}
+        self.learned = {k: int(v) for k, v in raw["learned"].items()}
         self.errors = list(raw["errors"])
         self.quotes_recorded = int(raw.get("quotes_recorded", len(self.errors)))
 

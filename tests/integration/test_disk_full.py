@@ -44,7 +44,8 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 def fill(disk: Path) -> Path:
     """Write a filler file until the disk refuses more."""
     filler = disk / "filler"
-    with filler.open("ab") as f:
+    # unbuffered: a short write must not leave bytes behind for close() to fail on
+    with filler.open("ab", buffering=0) as f:
         try:
             while True:
                 f.write(b"\0" * 65536)

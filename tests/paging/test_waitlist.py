@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from helpers import MIN, SPECS, T0, TZ
+from helpers import MIN, SPECS, T0, TZ, Feed
 
+from floorlink.daemon.closed_checks import ClosedChecksPart
 from floorlink.daemon.core.state import Event, Input, Outcome, State
 from floorlink.paging.quotes import TableView, TurnTimes
 from floorlink.paging.waitlist import (
@@ -144,11 +145,34 @@ def test_bad_waitlist_input_is_refused_with_a_sentence() -> None:
     assert s.add("Kim", 2.0, 7, 1) in s.part.entries  # type: ignore[arg-type]  # JSON's 2.0
 
 
-def test_the_part_folds_an_unreadable_guest_count_already_in_the_log() -> None:
+def test_the_part_learns_from_an_unreadable_guest_count_already_in_the_log() -> None:
     part = WaitlistPart(TABLES, TZ)
-    part.apply(Event("pos:T1", "a", "check.opened", T0, {"check": "A", "guests": "lots"}, 1))
-    part.apply(Event("pos:T1", "b", "check.closed", T0 + 50 * MIN, {"check": "A"}, 2))
+    row = {"check": "A", "opened": T0, "closed": T0 + 50 * MIN, "voided": None, "covers": "lots"}
+    part.learn(row)
     assert part.turns.samples == {f"2@{part._hour(T0)}": [50.0]}  # counted as a party of 2
+    part.learn(row | {"covers": 4})  # the same check again (a late update): learned once
+    assert part.turns.samples == {f"2@{part._hour(T0)}": [50.0]}
+
+
+def test_turn_times_come_from_the_closed_checks_projection_in_any_order() -> None:
+    """The waitlist folds no check event: it reads each paid check's row once, with the covers
+    the floor ended on, even when the close arrives before the open."""
+    projection = ClosedChecksPart()
+    part = WaitlistPart(TABLES, TZ)
+    projection.readers.append(part.learn)
+    state = State(SPECS, TZ, parts=[projection, part])
+    projection.bind(state)
+    feed = Feed(state)
+    feed("check.closed", 50, check="A", total="10.00")  # before its open
+    feed("check.updated", 10, check="A", guests=6)
+    assert part.turns.samples == {}
+    feed("check.opened", 0, check="A", table="3", guests=2)
+    assert part.turns.samples == {f"6@{part._hour(T0)}": [50.0]}
+    feed("check.opened", 0, check="B", table="1", guests=2)
+    feed("check.voided", 30, check="B")
+    assert part.turns.samples == {f"6@{part._hour(T0)}": [50.0]}  # voided: no meal to learn
+    part.apply(Event("pos:T1", "z", "check.closed", T0 + 90 * MIN, {"check": "C"}, 99))
+    assert part.turns.samples == {f"6@{part._hour(T0)}": [50.0]}  # the part alone ignores it
 
 
 def test_available_trigger_pages_when_the_table_is_cleared_not_before() -> None:
