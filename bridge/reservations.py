@@ -33,7 +33,7 @@ NO_SHOW_GRACE_MS = 20 * MIN_MS
 UPCOMING_MS = 4 * 3600 * 1000
 ACTIVE = ("booked", "confirmed", "arrived")
 #: Waitlist events that stay on site: a page's delivery steps are the transmitter's business.
-LOCAL_WAITLIST_EVENTS = frozenset({"waitlist.due", "waitlist.delivery"})
+LOCAL_WAITLIST_EVENTS = frozenset({"waitlist.due", "waitlist.delivery", "waitlist.shifted"})
 INPUTS = frozenset(
     {
         "cloud.pulled",

@@ -29,11 +29,12 @@ from floorlink.bridge.reservations import (
 from floorlink.bridge.reservations import next_due as reservations_due
 from floorlink.bridge.service import CloudBridge
 from floorlink.daemon import metrics, topics
+from floorlink.daemon.clock import AliveMark, BoxClock
 from floorlink.daemon.closed_checks import ClosedChecksPart
 from floorlink.daemon.component import Health, Supervisor, TaskComponent
 from floorlink.daemon.core.floor import STATUSES, TableSpec
 from floorlink.daemon.core.state import Input, Outcome, State
-from floorlink.daemon.engine import Committed, Engine, RejectInput, now_ms
+from floorlink.daemon.engine import Committed, Engine, RejectInput
 from floorlink.daemon.janitor import IntegrityWatch, StoreJanitor
 from floorlink.daemon.live_views import (
     reservations_at,
@@ -80,6 +81,9 @@ def warn(event: str, **fields: Any) -> None:
 
 STOP_DRAIN_S = 3.0
 SPACE_PROBE_S = 2.0
+CLOCK_CHECK_S = 5.0
+#: A restart shorter than this moves no timer (a quick restart is within a re-page's slack).
+RESUME_MIN_MS = 60_000
 OUTBOX_GAUGE_S = 1.0
 #: How often the page is told when time alone changed the upcoming reservations.
 VIEWS_TICK_S = 30.0
@@ -104,10 +108,19 @@ class App:
         if config.store.path != ":memory:":
             reserve_path = Path(config.store.path).with_suffix(".reserve")
             reserve = SpaceReserve(reserve_path, config.store.reserve_mb * 1024 * 1024)
+        self.clock = BoxClock()
+        self.alive = (
+            AliveMark(Path(config.store.path).with_suffix(".alive"))
+            if config.store.path != ":memory:"
+            else None
+        )
+        self.clock_jump: JSON | None = None
+        self._resumed = asyncio.Event()
         self.engine = Engine(
             Store(config.store.path),
             lambda: build_state(config),
             config.store.snapshot_every,
+            clock=lambda: self.clock.now(),
             reserve=reserve,
         )
         # Live views: a copy per commit that changes the part, rendered at the time of each read.
@@ -192,11 +205,16 @@ class App:
         sup.add(TaskComponent("outbox.gauges", self._outbox_gauges))
         sup.add(TaskComponent("views.clock", self._roll_views))
         sup.add(TaskComponent("store.space", self._space_probe))
+        sup.add(TaskComponent("clock.watch", self._watch_clock))
         if self.bridge is not None:
             for component in self.bridge.components:
                 sup.add(component)
         context = SourceContext(
-            self._submit_counted, self.tz, config.table_ids, now_ms, config.table_names
+            self._submit_counted,
+            self.tz,
+            config.table_ids,
+            lambda: self.clock.now(),
+            config.table_names,
         )
         if self.sender is not None:
             sup.add(PagerComponent(self.sender))
@@ -218,7 +236,46 @@ class App:
         self._quotes_seen = self.engine.views["quote_errors"][0]
         self._update_table_gauges()
         log.info("store open", path=self.config.store.path, seq=self.engine.state.seq)
+        last_alive = self.alive.read() if self.alive is not None else None  # before it is rewritten
         await self.supervisor.start()
+        try:
+            await self._resume_after_downtime(last_alive)
+        finally:
+            self._resumed.set()
+
+    async def _resume_after_downtime(self, last: int | None) -> None:
+        """The time the box was down is not the guests' fault: move the waitlist's timers by
+        it (committed before any timer runs), so re-pages and give-ups resume where they stood."""
+        if last is None:
+            return
+        gap = self.clock.now() - last
+        if abs(gap) < RESUME_MIN_MS:
+            return
+        log.info("resuming after downtime", minutes=round(gap / 60000, 1))
+        await self._shift("restart", gap)
+
+    async def _shift(self, reason: str, gap: int) -> None:
+        data = {"gap_ms": gap, "reason": reason}
+        inp = Input("box", uuid.uuid4().hex, "box.resumed", self.clock.now(), data)
+        res = await self.engine.submit(inp)
+        if res.outcome.result != "accepted":
+            log.error("could not move the waitlist's timers", error=res.outcome.error)
+
+    async def _watch_clock(self) -> None:
+        """Notice a wall-clock jump (NTP after boot, a hand-set clock): log it, show it, move the
+        waitlist's timers with it; and mark the box alive for the next start's downtime."""
+        while True:
+            gap = self.clock.check()
+            if gap is not None:
+                minutes = round(gap / 60000, 1)
+                metrics.CLOCK_JUMPS.inc()
+                log.warning("the wall clock jumped: waits and timers are kept", minutes=minutes)
+                self.clock_jump = {"minutes": minutes, "at": self.clock.now()}
+                await self._shift("clock", gap)
+                self._broadcast("status", self.status())
+            if self.alive is not None:
+                self.alive.write(self.clock.now())
+            await asyncio.sleep(CLOCK_CHECK_S)
 
     @property
     def fatal(self) -> BaseException | None:
@@ -240,6 +297,8 @@ class App:
         await asyncio.wait_for(self.ready.wait(), timeout)
 
     async def stop(self) -> None:
+        if self.alive is not None:
+            self.alive.write(self.clock.now())
         await self.supervisor.stop(self.sources)
         await self.link.stop()
         deadline = time.monotonic() + STOP_DRAIN_S
@@ -411,20 +470,21 @@ class App:
 
     async def _timers(self) -> None:
         """Submit `waitlist.due` when a re-page or give-up is due (the core reads no clock)."""
+        await self._resumed.wait()  # after the downtime has moved the timers, never before
         while True:
             self._timer_wake.clear()
-            dues = await self.engine.call(self._dues, now_ms())
+            dues = await self.engine.call(self._dues, self.clock.now())
             pending = {kind: at for kind, at in dues.items() if at is not None}
             if not pending:
                 await self._timer_wake.wait()
                 continue
             kind, due = min(pending.items(), key=lambda kv: kv[1])
-            delay = (due - now_ms()) / 1000
+            delay = (due - self.clock.now()) / 1000
             if delay > 0:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._timer_wake.wait(), min(delay, 60))
                 continue
-            await self.engine.submit(Input("timer", f"{kind}:{due}", kind, now_ms(), {}))
+            await self.engine.submit(Input("timer", f"{kind}:{due}", kind, self.clock.now(), {}))
             await asyncio.sleep(0.05)
 
     async def _roll_views(self) -> None:
@@ -474,7 +534,7 @@ class App:
         while True:
             stats = await self.engine.call(self.engine.store.outbox_stats)
             dead = await self.engine.call(self.engine.store.outbox_dead)
-            now = now_ms()
+            now = self.clock.now()
             self.outbox = {}
             for consumer in ("cloud", "pager"):
                 depth, oldest = stats.get(consumer, (0, None))
@@ -517,6 +577,7 @@ class App:
         return {
             "store": self.store_open and self.fatal is None,
             "store_writable": self.engine.writable,
+            "clock_jump": self.clock_jump,
             "broker": self.link.connected,
             "cloud": "disabled" if self.bridge is None else ("ok" if self.bridge.up else "down"),
             "outbox_alarm": self.outbox_alarm,
@@ -582,7 +643,9 @@ class App:
     async def _host(self, itype: str, data: dict[str, Any]) -> CommandResult:
         """A host action that is not a HostCommand (yet): decided and committed the same way."""
         try:
-            res = await self.engine.submit(Input("host", uuid.uuid4().hex, itype, now_ms(), data))
+            res = await self.engine.submit(
+                Input("host", uuid.uuid4().hex, itype, self.clock.now(), data)
+            )
         except Exception as exc:
             return CommandResult(False, status=503, error=f"Floorlink cannot save right now: {exc}")
         return _result(res.outcome, res.tables)

@@ -64,6 +64,9 @@ CLOUD_CURSOR_STALLED = Counter(
     "floorlink_cloud_cursor_stalled_total",
     "Pulls whose page had rows but did not move the cursor (backed off)",
 )
+CLOCK_JUMPS = Counter(
+    "floorlink_clock_jumps_total", "Wall-clock jumps the box noticed (and kept waits across)"
+)
 STORE_WRITABLE = Gauge(
     "floorlink_store_writable", "1 while the store takes writes; 0 while the disk is full"
 )

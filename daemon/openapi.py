@@ -160,6 +160,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "store": {"type": "boolean"},
             "store_writable": {"type": "boolean"},
+            "clock_jump": {"type": ["object", "null"]},
             "broker": {"type": "boolean"},
             "cloud": {"enum": ["ok", "down", "disabled"]},
             "pager": {"enum": ["ok", "down", "disabled"]},

@@ -35,8 +35,13 @@ INPUTS = frozenset(
         "waitlist.due",
         "pager.delivery",
         "pager.reply",
+        "box.resumed",
     }
 )
+#: Re-pages that fall due together go out this far apart: a burst of buzzes confuses the floor.
+REPAGE_SPACING_MS = 5_000
+#: The most a box-time shift may be (a box a year behind, corrected).
+MAX_SHIFT_MS = 400 * 86_400_000
 #: Where a page got (docs/pagers.md): the sender reports each step as `pager.delivery`.
 DELIVERY_STATES = frozenset(
     {"queued", "written", "acknowledged", "transmitted", "failed", "expired", "retrying"}
@@ -90,6 +95,7 @@ class WaitlistPart:
     learned: dict[str, int] = field(default_factory=dict)  # check -> closed at, learned once
     errors: list[float] = field(default_factory=list)  # |quote - actual| minutes, recent
     quotes_recorded: int = 0  # how many errors were ever recorded (for the metric)
+    last_repage_at: int | None = None  # re-pages are spaced by REPAGE_SPACING_MS
 
     # ---- deciding ------------------------------------------------------------------------
 
@@ -119,6 +125,13 @@ class WaitlistPart:
             return [("waitlist.added", data)], {"entry": entry_id}
         if inp.type == "waitlist.due":
             return self._due(inp.at), {}
+        if inp.type == "box.resumed":
+            gap, why = d.get("gap_ms"), d.get("reason")
+            if not isinstance(gap, int) or isinstance(gap, bool) or abs(gap) > MAX_SHIFT_MS:
+                raise Rejected(f"gap_ms: expected whole milliseconds within 400 days, got {gap!r}")
+            if why not in ("restart", "clock"):
+                raise Rejected(f'reason: expected "restart" or "clock", got {why!r}', 422)
+            return [("waitlist.shifted", {"gap_ms": gap, "reason": why})], {}
         entry = self._entry(str(d.get("entry")))
         if inp.type == "pager.delivery":
             step, n = d.get("state"), d.get("n")
@@ -200,8 +213,11 @@ class WaitlistPart:
         return data
 
     def _due(self, at: int) -> list[tuple[str, dict[str, Any]]]:
+        """Give-ups that are due, and at most one re-page (the longest-waiting party's): the
+        next one follows REPAGE_SPACING_MS later (`next_due`), never in the same burst."""
         events: list[tuple[str, dict[str, Any]]] = []
         repage = int(self.rules.repage_after_minutes * MIN_MS)
+        spaced = self.last_repage_at is None or at >= self.last_repage_at + REPAGE_SPACING_MS
         for entry in sorted(self.entries.values(), key=lambda e: (e.added_at, e.id)):
             if entry.status != "paged" or entry.last_paged_at is None:
                 continue
@@ -209,8 +225,9 @@ class WaitlistPart:
                 continue
             if entry.pages >= self.rules.max_pages:
                 events.append(("waitlist.left", {"entry": entry.id, "reason": "no_show"}))
-            else:
+            elif spaced:
                 events.append(("waitlist.paged", self._page(entry, "repage", entry.table)))
+                spaced = False
         if not events:
             raise Rejected("nothing is due", 409)
         return events
@@ -238,6 +255,8 @@ class WaitlistPart:
             if d.get("pager"):
                 e.delivery, e.delivery_detail = "queued", None
             e.last_paged_at = event.at
+            if d.get("reason") == "repage":
+                self.last_repage_at = event.at
             if e.first_paged_at is None:
                 e.first_paged_at = event.at
                 self._record_error(e, event.at)
@@ -251,6 +270,18 @@ class WaitlistPart:
         elif t == "waitlist.left":
             e = self.entries[d["entry"]]
             e.status, e.done_at = "left", event.at
+        elif t == "waitlist.shifted":
+            # The box's time moved (it was down, or its wall clock was corrected): move every
+            # live party's times with it, so waits and timers stand where they stood.
+            gap = int(d["gap_ms"])
+            for e in self._active():
+                e.added_at += gap
+                if e.last_paged_at is not None:
+                    e.last_paged_at += gap
+                if e.first_paged_at is not None:
+                    e.first_paged_at += gap
+            if self.last_repage_at is not None:
+                self.last_repage_at += gap
         elif t == "waitlist.replied":
             self.entries[d["entry"]].reply = d.get("reply")
         elif t == "waitlist.delivery":
@@ -350,6 +381,7 @@ class WaitlistPart:
             "v": SNAPSHOT_VERSION,
             "errors": list(self.errors),
             "quotes_recorded": self.quotes_recorded,
+            "last_repage_at": self.last_repage_at,
         }
 
     def load_json(self, raw: Mapping[str, Any]) -> None:
@@ -360,6 +392,7 @@ class WaitlistPart:
         self.learned = {k: int(v) for k, v in raw["learned"].items()}
         self.errors = list(raw["errors"])
         self.quotes_recorded = int(raw.get("quotes_recorded", len(self.errors)))
+        self.last_repage_at = raw.get("last_repage_at")
 
 
 # ---- input checks ----------------------------------------------------------------------------
@@ -409,13 +442,16 @@ def _count(value: Any, default: int) -> int:
 
 
 def next_due(part: WaitlistPart) -> int | None:
-    """Epoch ms of the next re-page or give-up, if any party is paged."""
+    """Epoch ms of the next re-page or give-up, if any party is paged (re-pages spaced)."""
     repage = int(part.rules.repage_after_minutes * MIN_MS)
-    due = [
-        e.last_paged_at + repage
-        for e in part.entries.values()
-        if e.status == "paged" and e.last_paged_at is not None
-    ]
+    due = []
+    for e in part.entries.values():
+        if e.status != "paged" or e.last_paged_at is None:
+            continue
+        at = e.last_paged_at + repage
+        if e.pages < part.rules.max_pages and part.last_repage_at is not None:
+            at = max(at, part.last_repage_at + REPAGE_SPACING_MS)
+        due.append(at)
     return min(due) if due else None
 
 

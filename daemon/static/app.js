@@ -356,6 +356,8 @@ function renderBanners() {
     if (!s.broker) out.push(`<div class="banner warn">Floorlink has lost the POS broker: POS changes are not arriving.</div>`);
     if (s.cloud === "down") out.push(`<div class="banner warn">The internet/cloud is down: the floor keeps working here and will sync when it returns.</div>`);
     if (s.outbox_alarm) out.push(`<div class="banner warn">The cloud backlog is very large: check the internet connection.</div>`);
+    if (s.clock_jump) out.push(`<div class="banner warn">The box's clock was corrected by ${Math.abs(s.clock_jump.minutes)} min; waits and pager timers were kept.</div>`);
+    if (s.store_writable === false) out.push(`<div class="banner lost">Floorlink's disk is full: new POS events and changes are not being saved.</div>`);
     if (s.pager === "down") out.push(`<div class="banner warn">The pager transmitter is unplugged: pages will go out when it is back.</div>`);
   }
   $("banners").innerHTML = out.join("");
