@@ -41,6 +41,8 @@ async def start_app(
     return app
 
 
-async def send(app: App, itype: str, at: int, data: dict[str, Any], source: str = "test") -> Committed:
+async def send(
+    app: App, itype: str, at: int, data: dict[str, Any], source: str = "test"
+) -> Committed:
     """One input into the real engine, as an input source submits it."""
     return await app.engine.submit(Input(source, uuid.uuid4().hex, itype, at, data))
