@@ -46,7 +46,7 @@ class PinLimiter:
         over = record.failures - self.free
         if over < 0:
             return 0.0
-        lock = min(MAX_LOCK_S, FIRST_LOCK_S * 2 ** min(over, 16))
+        lock: float = min(MAX_LOCK_S, FIRST_LOCK_S * float(2 ** min(over, 16)))
         record.locked_until = now + lock
         return lock
 

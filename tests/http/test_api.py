@@ -44,7 +44,7 @@ def _rfc3339(ms: int) -> str:
 async def until(predicate: Any, timeout: float = 10) -> None:
     """Wait for a condition the daemon reaches by itself (a broker reconnect, a closed stream)."""
     async with asyncio.timeout(timeout):
-        while not predicate():
+        while not predicate():  # noqa: ASYNC110 - a state of the daemon, not an event we own
             await asyncio.sleep(0.01)
 
 

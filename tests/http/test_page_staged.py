@@ -102,7 +102,10 @@ def _host(eid: str, itype: str, at: int, data: dict[str, Any]) -> Any:
 @pytest.fixture
 def server(tmp_path: Path, broker: EmbeddedBroker) -> Iterator[ThreadServer]:
     settings = HttpSettings(staff_token=TOKEN, staff_pin=PIN)
-    cloud = f'[cloud]\nurl = "http://127.0.0.1:{free_port()}"\ntoken = "cloud-token-for-tests"\npull_interval_seconds = 1\n'
+    cloud = (  # a cloud that never answers: the banner, and the outbox keeps the pushes
+        f'[cloud]\nurl = "http://127.0.0.1:{free_port()}"\ntoken = "cloud-token-for-tests"\n'
+        "pull_interval_seconds = 1\n"
+    )
     with ThreadServer(tmp_path / "app", broker, settings, ROWS, cloud) as s:
         s.run(stage(s.app, broker))
         yield s

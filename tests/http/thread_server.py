@@ -72,7 +72,7 @@ class ThreadServer:
         asyncio.set_event_loop(self.loop)
         try:
             self.loop.run_until_complete(self._start())
-        except BaseException as exc:  # noqa: BLE001 - reported to the test thread
+        except BaseException as exc:  # reported to the test thread
             self.failed = exc
             self.started.set()
             return
