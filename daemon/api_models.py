@@ -205,8 +205,9 @@ class Paired(Device):
 class CloudEvent(BaseModel):
     """One event of contract section 6's push (`POST {url}/v1/sites/{site}/events`)."""
 
-    id: str
-    seq: int
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(description="the same on every retry")
+    seq: int = Field(ge=1, description="in order")
     type: str
-    at: str
-    data: dict[str, Any]
+    at: int = Field(description="when it was stored, epoch ms")
+    data: dict[str, Any] = Field(description="for table.status: the table object (TableObject)")

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import socket
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote_from_bytes
@@ -20,7 +19,6 @@ import pytest
 from app_support import PIN
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from prometheus_client import REGISTRY
 from thread_server import ThreadServer
 
 from floorlink.daemon.broker import EmbeddedBroker
@@ -66,10 +64,6 @@ def request(method: str, target: bytes, headers: bytes = b"", body: bytes = b"")
         method.encode() + b" " + target + b" HTTP/1.1\r\nHost: floorlink\r\nConnection: close\r\n"
         + headers + length + b"\r\n" + body
     )  # fmt: skip
-
-
-def server_errors() -> float:
-    return REGISTRY.get_sample_value("floorlink_http_bad_requests_total", {"reason": "x"}) or 0.0
 
 
 @pytest.mark.parametrize("path", ["/api/v1/tables", "/api/v1/tables/1/clear", "/api/v1/stream"])
