@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import hmac
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ from typing import Any, TypeVar
 
 import structlog
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, generate_latest
 from pydantic import BaseModel, ValidationError
 
@@ -470,6 +472,32 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         return error(500, "Floorlink hit an internal error; it has been logged.")
 
 
+class UnparsableRequests(logging.Filter):
+    """aiohttp logs a request it cannot parse (a broken request line or header) at ERROR with a
+    traceback that quotes the raw line. It is a client's mistake: one warning line naming the
+    problem, without the line itself (which may carry `?token=`), and counted."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError):
+            BAD_REQUESTS.labels("unparsable").inc()
+            peer = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
+            first = (str(exc.message).strip().splitlines() or [""])[0].rstrip(":")
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.msg, record.args = "unparsable request from %s: %s %s", (
+                peer, exc.code, first[:120]
+            )  # fmt: skip
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def quiet_unparsable_requests() -> None:
+    """Install the filter on aiohttp's server logger, once."""
+    logger = logging.getLogger("aiohttp.server")
+    if not any(isinstance(f, UnparsableRequests) for f in logger.filters):
+        logger.addFilter(UnparsableRequests())
+
+
 def _aiohttp_path(route: Route) -> str:
     if route.param is None:
         return route.path
@@ -479,6 +507,7 @@ def _aiohttp_path(route: Route) -> str:
 
 def make_app(service: FloorService, settings: HttpSettings) -> web.Application:
     api = Api(service, settings)
+    quiet_unparsable_requests()
     app = web.Application(middlewares=[json_errors], client_max_size=MAX_BODY)
     app.on_shutdown.append(api.close_streams)
     for route in ROUTES:
