@@ -160,6 +160,7 @@ class Api:
         self.limiter = PinLimiter(settings.pin_attempts_per_minute)
         self._streams: set[asyncio.Task[Any]] = set()
         PAIRED.set(len(self.pairings))
+        PIN_LOCKED.set_function(lambda: self.limiter.locked(time.monotonic()))
 
     # auth
 
@@ -213,7 +214,6 @@ class Api:
         now = time.monotonic()
         if same(pin, expected):
             self.limiter.succeeded(peer)
-            PIN_LOCKED.set(self.limiter.locked(now))
             return None
         AUTH_FAILURES.inc()
         PIN_FAILURES.inc()
@@ -221,7 +221,6 @@ class Api:
         if lock:
             PIN_LOCKOUTS.inc()
             log.warning("wrong PINs: client locked out", client=peer, seconds=int(lock))
-        PIN_LOCKED.set(self.limiter.locked(now))
         return error(401, "That PIN is not right.")
 
     # reads
