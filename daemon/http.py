@@ -28,6 +28,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, generate_late
 from pydantic import BaseModel, ValidationError
 
 from floorlink.daemon import api_models as m
+from floorlink.daemon.logs import Throttle
 from floorlink.daemon.openapi import openapi_document
 from floorlink.daemon.pairing import PairingFull, Pairings
 from floorlink.daemon.pinlimit import PinLimiter
@@ -64,6 +65,7 @@ PAIRINGS = Counter("floorlink_http_pairings_total", "Devices paired or revoked",
 BAD_REQUESTS = Counter(
     "floorlink_http_bad_requests_total", "Requests refused as unreadable, by reason", ["reason"]
 )
+WARNINGS = Throttle()  # a flood of hostile requests must not flood the journal
 B = TypeVar("B", bound=BaseModel)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -220,7 +222,7 @@ class Api:
         lock = self.limiter.failed(peer, now)
         if lock:
             PIN_LOCKOUTS.inc()
-            log.warning("wrong PINs: client locked out", client=peer, seconds=int(lock))
+            WARNINGS.warning(log, "wrong PINs: client locked out", client=peer, seconds=int(lock))
         return error(401, "That PIN is not right.")
 
     # reads
@@ -464,7 +466,7 @@ async def json_errors(request: web.Request, handler: Handler) -> web.StreamRespo
         raise
     except (UnicodeError, RecursionError) as exc:  # undecodable or absurd input: the client's
         BAD_REQUESTS.labels("undecodable").inc()
-        log.warning("unreadable request", path=request.path[:100], error=type(exc).__name__)
+        WARNINGS.warning(log, "unreadable request", error=type(exc).__name__)
         return error(400, MESSAGES[400])
     except Exception:
         log.exception("http handler failed", path=request.path[:100])
@@ -476,16 +478,28 @@ class UnparsableRequests(logging.Filter):
     traceback that quotes the raw line. It is a client's mistake: one warning line naming the
     problem, without the line itself (which may carry `?token=`), and counted."""
 
+    def __init__(self, burst: int = 10, window_s: float = 60.0) -> None:
+        super().__init__()
+        self.burst, self.window_s = burst, window_s
+        self._window, self._n, self._dropped = 0.0, 0, 0
+
     def filter(self, record: logging.LogRecord) -> bool:
         exc = record.exc_info[1] if record.exc_info else None
         if isinstance(exc, HttpProcessingError):
             BAD_REQUESTS.labels("unparsable").inc()
+            if record.created - self._window >= self.window_s:
+                self._window, self._n = record.created, 0
+            self._n += 1
+            if self._n > self.burst:  # rate-limited like every warning; counted meanwhile
+                self._dropped += 1
+                return False
             peer = record.args[0] if isinstance(record.args, tuple) and record.args else "?"
             first = (str(exc.message).strip().splitlines() or [""])[0].rstrip(":")
             record.levelno, record.levelname = logging.WARNING, "WARNING"
-            record.msg, record.args = "unparsable request from %s: %s %s", (
-                peer, exc.code, first[:120]
+            record.msg, record.args = "unparsable request from %s: %s %s (%d suppressed)", (
+                peer, exc.code, first[:120], self._dropped
             )  # fmt: skip
+            self._dropped = 0
             record.exc_info, record.exc_text = None, None
         return True
 
