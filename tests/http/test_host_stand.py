@@ -55,6 +55,11 @@ async def test_the_floor_lives_and_a_walk_in_is_added_paged_and_seated(
     await page.click('[data-testid="pin-submit"]')
     await page.wait_for_selector('[data-table="22"][data-status="available"]')
     assert await page.locator('[data-testid="table"]').count() == 10
+    # that paired the tablet: its own credential, kept; a reload does not ask for the PIN again
+    assert [d["name"] for d in pin_daemon.get("/api/v1/devices")] == ["Host stand"]
+    await page.reload()
+    await page.wait_for_selector('[data-table="22"][data-status="available"]')
+    assert not await page.locator('[data-testid="pin-dialog"]').is_visible()
 
     async with Terminal(broker) as pos:
         await pos.send("check.opened", check="501", table="22", guests=3, server="emp-17")
