@@ -32,8 +32,8 @@ def test_the_document_comes_from_the_models_and_routes_without_the_server() -> N
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
     doc = openapi_document()
     schemas = doc["components"]["schemas"]
-    assert schemas["SeatBody"]["properties"] == (
-        api_models.SeatBody.model_json_schema()["properties"]
+    assert (
+        schemas["SeatBody"]["properties"] == (api_models.SeatBody.model_json_schema()["properties"])
     )
     for route in ROUTES:
         op = doc["paths"].get(route.path, {}).get(route.method.lower())
