@@ -22,10 +22,8 @@ from floorlink.daemon.http import HttpSettings, make_app
 
 @pytest.fixture
 async def cloud() -> AsyncIterator[FakeCloud]:
-    c = FakeCloud()
-    await c.start()
-    yield c
-    await c.stop()
+    async with FakeCloud.running() as c:
+        yield c
 
 
 async def test_mqtt_http_and_cloud_carry_the_same_table_object(
