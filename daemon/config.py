@@ -123,9 +123,17 @@ class Http(Model):
     staff_token: SecretStr | None = Field(None, description="Bearer token for writes")
     open_reads: bool = Field(False, description="true: reads need no token on the LAN")
     staff_pin: SecretStr | None = Field(
-        None, description="4-8 digits the page trades for the token"
+        None, description="6-12 digits a tablet types once to pair (or trades for the token)"
     )
-    pin_attempts_per_minute: Annotated[int, Field(ge=1, le=100)] = 5
+    pin_attempts_per_minute: Annotated[int, Field(ge=1, le=100)] = Field(
+        5, description="wrong PINs one client may make before its lockouts start (then doubling)"
+    )
+    idle_timeout_seconds: Annotated[float, Field(gt=0, le=3600)] = Field(
+        15.0, description="a connection with no request in progress is closed after this"
+    )
+    body_timeout_seconds: Annotated[float, Field(gt=0, le=600)] = Field(
+        10.0, description="a request body that has not arrived by then gets 408"
+    )
 
     @field_validator("listen")
     @classmethod
@@ -138,8 +146,8 @@ class Http(Model):
     @field_validator("staff_pin")
     @classmethod
     def _pin(cls, v: SecretStr | None) -> SecretStr | None:
-        if v is not None and not re.fullmatch(r"\d{4,8}", v.get_secret_value()):
-            raise ValueError("expected 4 to 8 digits")
+        if v is not None and not re.fullmatch(r"\d{6,12}", v.get_secret_value()):
+            raise ValueError("expected 6 to 12 digits (a 4-digit PIN falls to guessing)")
         return v
 
     @property

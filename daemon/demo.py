@@ -29,7 +29,7 @@ from floorlink.drivers.pty_transmitter import PtyTransmitter
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "config" / "floorlink.example.toml"
 TOKEN = "demo-staff-token"
-PIN = "2468"
+PIN = "246813"
 
 
 def demo_config(workdir: Path, mqtt_port: int, http_port: int, pager: Path) -> Path:

@@ -36,7 +36,12 @@ PHONE = re.compile(
 )
 # pydantic's errors quote the offending input: `input_value={'name': 'Maria Rossi', ...}`
 PYDANTIC_INPUT = re.compile(r"input_value=(?:\{.*?\}|\[.*?\]|'[^']*'|\"[^\"]*\"|\S+)")
+# a credential in a URL (`?token=`, the live stream's form) or a header, even inside a bad
+# request line that aiohttp quotes in its own error
+QUERY_SECRET = re.compile(r"((?:token|pin|password|secret)=)[^&\s'\"\\]+", re.IGNORECASE)
+BEARER = re.compile(r"(bearer\s+)[^\s'\"\\]+", re.IGNORECASE)
 REDACTED = "[redacted]"
+_SECRETS: set[str] = set()
 STRUCTLOG_KEYS = frozenset({"timestamp", "level", "logger", "_record", "_from_structlog"})
 MAX_DEPTH = 8
 
@@ -46,8 +51,18 @@ def sensitive(key: object) -> bool:
     return k in SENSITIVE_KEYS or any(p in SENSITIVE_PARTS for p in KEY_PARTS.split(k))
 
 
+def register_secret(value: str | None) -> None:
+    """A value (the staff token, the PIN) that must never appear in a log line, in any field."""
+    if value and len(value) >= 4:
+        _SECRETS.add(value)
+
+
 def scrub_text(text: str) -> str:
+    for secret in _SECRETS:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
     text = PYDANTIC_INPUT.sub(f"input_value={REDACTED}", text)
+    text = BEARER.sub(rf"\1{REDACTED}", QUERY_SECRET.sub(rf"\1{REDACTED}", text))
     return PHONE.sub(REDACTED, EMAIL.sub(REDACTED, text))
 
 

@@ -6,15 +6,17 @@ import asyncio
 import contextlib
 import signal
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import structlog
 from aiohttp import web
 
 from floorlink.daemon.app import App
-from floorlink.daemon.http import HttpSettings, make_app
-from floorlink.daemon.logs import configure_logging
+from floorlink.daemon.http import HttpSettings, make_app, runner_options
+from floorlink.daemon.logs import configure_logging, register_secret
 from floorlink.daemon.notify import notify, watchdog_interval
+from floorlink.daemon.pairing import Pairings
 from floorlink.daemon.store import StoreError, one_line
 
 if TYPE_CHECKING:
@@ -24,16 +26,27 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 EXIT_STORE = 3
+PAIRINGS_FILE = "devices.json"
 
 
-async def start_http(app: App, config: Config) -> web.AppRunner:
-    settings = HttpSettings(
+def http_settings(config: Config) -> HttpSettings:
+    """The HTTP layer's settings from the config; paired devices live beside the store."""
+    return HttpSettings(
         staff_token=config.http.staff_token.get_secret_value() if config.http.staff_token else "",
         open_reads=config.http.open_reads,
         staff_pin=config.http.staff_pin.get_secret_value() if config.http.staff_pin else None,
         pin_attempts_per_minute=config.http.pin_attempts_per_minute,
+        pairings=Pairings(Path(config.store.path).parent / PAIRINGS_FILE),
+        idle_timeout=config.http.idle_timeout_seconds,
+        body_timeout=config.http.body_timeout_seconds,
     )
-    runner = web.AppRunner(make_app(app, settings), access_log=None, handle_signals=False)
+
+
+async def start_http(app: App, config: Config) -> web.AppRunner:
+    settings = http_settings(config)
+    runner = web.AppRunner(
+        make_app(app, settings), access_log=None, handle_signals=False, **runner_options(settings)
+    )
     await runner.setup()
     site = web.TCPSite(runner, config.http.host, config.http.port, reuse_address=True)
     await site.start()
@@ -44,6 +57,8 @@ async def start_http(app: App, config: Config) -> web.AppRunner:
 async def run_daemon(config: Config) -> int:
     configure_logging(config.log.level, config.log.format)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # broken sockets are errors to handle, not death
+    for secret in (config.http.staff_token, config.http.staff_pin):
+        register_secret(secret.get_secret_value() if secret else None)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -12,15 +12,17 @@ const TOKEN_TTL_MS = 12 * 3600 * 1000;
 const state = { tables: new Map(), waitlist: [], reservations: [], status: null, connected: false };
 const $ = (id) => document.getElementById(id);
 
-// ---- token (remembered for the shift) -------------------------------------------------------
+// ---- credential: this tablet's pairing (kept until revoked), or a typed staff token (a shift) --
 function token() {
   try {
     const saved = JSON.parse(localStorage.getItem(TOKEN_KEY) || "null");
-    if (saved && Date.now() - saved.at < TOKEN_TTL_MS) return saved.token;
+    if (saved && (saved.device || Date.now() - saved.at < TOKEN_TTL_MS)) return saved.token;
   } catch (_) { /* ignore */ }
   return "";
 }
-function saveToken(t) { localStorage.setItem(TOKEN_KEY, JSON.stringify({ token: t, at: Date.now() })); }
+function saveToken(t, device) {
+  localStorage.setItem(TOKEN_KEY, JSON.stringify({ token: t, at: Date.now(), device: !!device }));
+}
 
 let pinWaiters = [];
 function askPin() {
@@ -34,18 +36,22 @@ $("pin-form").addEventListener("submit", async (ev) => {
   ev.preventDefault();
   const value = $("pin").value.trim();
   let tok = "";
-  if (/^\d{4,8}$/.test(value)) {
-    const r = await fetch("/api/v1/session", {
-      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ pin: value }),
+  let device = false;
+  if (/^\d{6,12}$/.test(value)) {
+    // Pair this tablet: the PIN buys its own credential, kept until someone revokes it.
+    const r = await fetch("/api/v1/devices", {
+      method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ pin: value, name: "Host stand" }),
     }).catch(() => null);
     if (!r) { $("pin-error").textContent = "Cannot reach Floorlink. Try again in a moment."; return; }
     const body = await r.json().catch(() => ({}));
     if (!r.ok) { $("pin-error").textContent = body.error || "That did not work."; return; }
     tok = body.token;
+    device = true;
   } else {
     tok = value; // a staff token typed in directly
   }
-  saveToken(tok);
+  saveToken(tok, device);
   $("pin").value = "";
   $("pin-dialog").close();
   const waiters = pinWaiters; pinWaiters = [];

@@ -71,3 +71,10 @@ def test_abstract_socket(tmp_path: Path) -> None:
         server.bind("\0" + name)
         assert notify("WATCHDOG=1", env={"NOTIFY_SOCKET": "@" + name})
         assert server.recv(64) == b"WATCHDOG=1"
+
+
+def test_the_unit_raises_the_open_file_limit() -> None:
+    """1,024 idle connections once took the stand away: the unit allows many more (issue 16)."""
+    unit = (Path(__file__).resolve().parents[2] / "systemd" / "floorlink.service").read_text()
+    limits = [line for line in unit.splitlines() if line.startswith("LimitNOFILE=")]
+    assert limits and int(limits[0].split("=")[1].split(":")[0]) >= 8192

@@ -135,3 +135,22 @@ def test_pager_protocol_keys_are_checked_by_the_protocols_own_options() -> None:
     assert errors(BASE + '[pager]\nport = "p"\nttl_seconds = 0\n') == [
         "pager.ttl_seconds: expected an integer > 0 and <= 3600, got 0"
     ]
+
+
+@pytest.mark.parametrize("pin", ["2468", "12345", "12a456", "1234567890123", ""])
+def test_a_staff_pin_is_6_to_12_digits(pin: str) -> None:
+    """A 4-digit PIN falls to guessing in hours (issue 16): it is refused with its key path."""
+    text = BASE.replace("[http]", f'[http]\nstaff_pin = "{pin}"')
+    found = errors(text)
+    assert len(found) == 1 and found[0].startswith("http.staff_pin: expected 6 to 12 digits")
+
+
+def test_a_6_digit_pin_and_the_http_timeouts() -> None:
+    text = BASE.replace("[http]", '[http]\nstaff_pin = "246813"\nidle_timeout_seconds = 30')
+    config = parse_config(text, {})
+    assert config.http.staff_pin is not None
+    assert config.http.staff_pin.get_secret_value() == "246813"
+    assert "246813" not in repr(config)
+    assert (config.http.idle_timeout_seconds, config.http.body_timeout_seconds) == (30, 10)
+    example = load_config(ROOT / "config" / "floorlink.example.toml", ENV)
+    assert example.http.staff_pin is not None and len(example.http.staff_pin) >= 6

@@ -1,53 +1,26 @@
-"""The HTTP API on a real socket on 127.0.0.1, over the in-memory floor: auth, every route,
-errors as JSON, the PIN session and its rate limit, health, metrics, the page and the SSE stream."""
+"""The HTTP API on a real socket on 127.0.0.1, over the real daemon (App, Mosquitto, a temporary
+store): auth, every route, errors as JSON, the PIN session and its limit, health, metrics, the
+page and the SSE stream. Where the old in-memory fake differed, these follow the daemon."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from aiohttp import ClientResponse, web
-from aiohttp.test_utils import TestClient, TestServer
-from fake_service import FakeFloor
+from app_support import AUTH, PIN, TOKEN, Client, MakeClient, send
 from prometheus_client import REGISTRY
+from support import Terminal
 
 from floorlink.daemon import http
-from floorlink.daemon.http import HttpSettings, make_app
-from floorlink.daemon.service import AddToWaitlist, SeatParty
-
-TOKEN = "staff-token-for-tests"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-Client = TestClient[web.Request, web.Application]
-MakeClient = Callable[..., Awaitable[Client]]
-
-
-@pytest.fixture
-def floor() -> FakeFloor:
-    return FakeFloor()
-
-
-@pytest.fixture
-async def make_client(floor: FakeFloor) -> AsyncIterator[MakeClient]:
-    clients: list[Client] = []
-
-    async def make(**settings: Any) -> Client:
-        options: dict[str, Any] = {"staff_token": TOKEN, "staff_pin": "2468"} | settings
-        client = TestClient(TestServer(make_app(floor, HttpSettings(**options)), host="127.0.0.1"))
-        await client.start_server()
-        clients.append(client)
-        return client
-
-    yield make
-    for client in clients:
-        await client.close()
-
-
-@pytest.fixture
-async def client(make_client: MakeClient) -> Client:
-    return await make_client()
+from floorlink.daemon.api_models import Table, WaitlistEntry
+from floorlink.daemon.app import App
+from floorlink.daemon.broker import EmbeddedBroker
+from floorlink.daemon.engine import now_ms
+from floorlink.daemon.service import CommandResult, HostCommand
 
 
 async def error_of(resp: ClientResponse, status: int) -> str:
@@ -62,6 +35,17 @@ async def error_of(resp: ClientResponse, status: int) -> str:
 
 def auth_failures() -> float:
     return REGISTRY.get_sample_value("floorlink_http_auth_failures_total") or 0.0
+
+
+def _rfc3339(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="seconds")
+
+
+async def until(predicate: Any, timeout: float = 10) -> None:
+    """Wait for a condition the daemon reaches by itself (a broker reconnect, a closed stream)."""
+    async with asyncio.timeout(timeout):
+        while not predicate():  # noqa: ASYNC110 - a state of the daemon, not an event we own
+            await asyncio.sleep(0.01)
 
 
 # ---- auth --------------------------------------------------------------------------------------
@@ -126,21 +110,28 @@ async def test_health_metrics_page_and_document_need_no_token(client: Client) ->
 # ---- tables --------------------------------------------------------------------------------
 
 
-async def test_tables_are_contract_objects(client: Client) -> None:
+async def test_tables_are_contract_objects(client: Client, floor: App) -> None:
     tables = await (await client.get("/api/v1/tables", headers=AUTH)).json()
     assert [t["table"] for t in tables] == ["1", "2", "3", "4", "5", "6"]
     for key in ("status", "course", "since", "party", "check", "server", "seq", "seats"):
         assert key in tables[0]
+    for table in tables:  # the one model, and the very object MQTT publishes, plus the layout
+        Table.model_validate(table)
+        assert {k: v for k, v in table.items() if k in floor.engine.tables[table["table"]]} == (
+            floor.engine.tables[table["table"]]
+        )
 
 
-async def test_seat_clear_block_unblock(client: Client, floor: FakeFloor) -> None:
+async def test_seat_clear_block_unblock(client: Client, floor: App) -> None:
     resp = await client.post(
         "/api/v1/tables/2/seat", json={"party_size": 3, "name": "Ruiz"}, headers=AUTH
     )
     assert resp.status == 200
     body = await resp.json()
     assert body["status"] == "seated" and body["party"]["name"] == "Ruiz"
-    assert floor.commands[-1] == SeatParty("2", 3, None, None, "Ruiz")
+    # the daemon's own labels: a party seated by the host at the door is a walk-in
+    assert body["party"]["size"] == 3 and body["party"]["source"] == "walk_in"
+    assert floor.engine.tables["2"]["party"] == body["party"]
     msg = await error_of(
         await client.post("/api/v1/tables/2/seat", json={"party_size": 2}, headers=AUTH), 409
     )
@@ -148,8 +139,9 @@ async def test_seat_clear_block_unblock(client: Client, floor: FakeFloor) -> Non
     assert (await client.post("/api/v1/tables/2/clear", headers=AUTH)).status == 200
     block = await client.post("/api/v1/tables/2/block", json={"reason": "wobbly"}, headers=AUTH)
     assert (await block.json())["status"] == "blocked"
-    # a body is optional on block
-    await error_of(await client.post("/api/v1/tables/2/block", headers=AUTH), 409)
+    # a body is optional on block; re-blocking a blocked table is accepted (the daemon's rule)
+    again = await client.post("/api/v1/tables/2/block", headers=AUTH)
+    assert again.status == 200 and (await again.json())["status"] == "blocked"
     assert (await client.post("/api/v1/tables/3/block", headers=AUTH)).status == 200
     unblock = await client.post("/api/v1/tables/2/unblock", headers=AUTH)
     assert (await unblock.json())["status"] == "available"
@@ -196,7 +188,7 @@ async def test_a_body_over_64_kib_is_413(client: Client) -> None:
 # ---- waitlist ------------------------------------------------------------------------------
 
 
-async def test_waitlist_add_page_seat_left(client: Client, floor: FakeFloor) -> None:
+async def test_waitlist_add_page_seat_left(client: Client, floor: App) -> None:
     resp = await client.post(
         "/api/v1/waitlist",
         json={"name": "Kim", "party_size": 2, "pager": 7, "phone": "555-0100"},
@@ -204,14 +196,20 @@ async def test_waitlist_add_page_seat_left(client: Client, floor: FakeFloor) -> 
     )
     assert resp.status == 201
     kim = await resp.json()
-    assert kim["quoted_minutes"] == 10 and kim["status"] == "waiting"
-    assert floor.commands[-1] == AddToWaitlist("Kim", 2, 7, "555-0100", None)
+    WaitlistEntry.model_validate(kim)
+    assert isinstance(kim["quoted_minutes"], int) and kim["status"] == "waiting"
+    assert (kim["name"], kim["party_size"], kim["pager"], kim["phone"], kim["notes"]) == (
+        "Kim", 2, 7, "555-0100", None
+    )  # fmt: skip
+    assert floor.waitlist() == [kim]
     paged = await client.post(f"/api/v1/waitlist/{kim['id']}/page", headers=AUTH)
     assert (await paged.json())["status"] == "paged"
     seat = await client.post(
         f"/api/v1/waitlist/{kim['id']}/seat", json={"table": "4"}, headers=AUTH
     )
     assert (await seat.json())["table"] == "4"
+    assert floor.engine.tables["4"]["status"] == "seated"
+    assert floor.engine.tables["4"]["party"]["source"] == "waitlist"
     await error_of(await client.post(f"/api/v1/waitlist/{kim['id']}/left", headers=AUTH), 409)
     lee = await (
         await client.post("/api/v1/waitlist", json={"name": "Lee", "party_size": 5}, headers=AUTH)
@@ -260,9 +258,15 @@ async def test_unknown_route_and_wrong_method_are_json(client: Client) -> None:
 
 
 async def test_a_failing_service_is_a_logged_500_and_the_server_goes_on(
-    client: Client, floor: FakeFloor
+    client: Client, floor: App, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    floor.fail_next = RuntimeError("disk on fire")
+    real = floor.command
+
+    async def fails_once(cmd: HostCommand) -> CommandResult:
+        monkeypatch.setattr(floor, "command", real)
+        raise RuntimeError("disk on fire")  # a fault injected into the real daemon
+
+    monkeypatch.setattr(floor, "command", fails_once)
     resp = await client.post("/api/v1/tables/1/clear", headers=AUTH)
     assert "internal error" in await error_of(resp, 500)
     assert (await client.get("/api/v1/tables", headers=AUTH)).status == 200
@@ -271,16 +275,24 @@ async def test_a_failing_service_is_a_logged_500_and_the_server_goes_on(
 # ---- health and metrics ------------------------------------------------------------------------
 
 
-async def test_healthz_follows_ready(client: Client, floor: FakeFloor) -> None:
+async def test_healthz_follows_ready(client: Client, floor: App, broker: EmbeddedBroker) -> None:
     resp = await client.get("/healthz")
     assert resp.status == 200 and await resp.json() == {"status": "ok"}
-    floor.set_status(ready=False, broker=False, reasons=["the MQTT broker is not connected"])
+    broker.stop()  # the real broker goes away
+    await until(lambda: not floor.link.connected)
     resp = await client.get("/healthz")
     assert resp.status == 503
-    assert await resp.json() == {
+    body = await resp.json()
+    degraded = body.pop("degraded", [])  # the real daemon also names the part that is down
+    assert all("mqtt" in part or "broker" in part for part in degraded)
+    assert body == {
         "status": "unavailable",
         "reasons": ["the MQTT broker is not connected"],
     }
+    broker.start()
+    await until(lambda: floor.link.connected, 30)
+    resp = await client.get("/healthz")
+    assert resp.status == 200 and await resp.json() == {"status": "ok"}
 
 
 async def test_metrics_default_and_own_handler(make_client: MakeClient) -> None:
@@ -300,13 +312,13 @@ async def test_metrics_default_and_own_handler(make_client: MakeClient) -> None:
 
 async def test_pin_buys_the_token_and_wrong_pins_are_limited(make_client: MakeClient) -> None:
     client = await make_client(pin_attempts_per_minute=3)
-    ok = await client.post("/api/v1/session", json={"pin": "2468"})
+    ok = await client.post("/api/v1/session", json={"pin": PIN})
     assert ok.status == 200 and await ok.json() == {"token": TOKEN}
     before = auth_failures()
     for _ in range(3):
-        await error_of(await client.post("/api/v1/session", json={"pin": "0000"}), 401)
+        await error_of(await client.post("/api/v1/session", json={"pin": "000000"}), 401)
     assert auth_failures() == before + 3
-    resp = await client.post("/api/v1/session", json={"pin": "2468"})
+    resp = await client.post("/api/v1/session", json={"pin": PIN})
     assert "Too many" in await error_of(resp, 429)
     assert resp.headers["Retry-After"] == "60"
     # a non-ASCII PIN is just wrong, not a crash (the limiter answers first here)
@@ -319,8 +331,8 @@ async def test_non_ascii_pin_is_401(client: Client) -> None:
 
 async def test_no_pin_configured_is_404(make_client: MakeClient) -> None:
     client = await make_client(staff_pin=None)
-    await error_of(await client.post("/api/v1/session", json={"pin": "2468"}), 404)
-    await error_of(await client.post("/api/v1/session", json={"pin": 2468}), 422)
+    await error_of(await client.post("/api/v1/session", json={"pin": PIN}), 404)
+    await error_of(await client.post("/api/v1/session", json={"pin": 246813}), 422)
 
 
 # ---- SSE -----------------------------------------------------------------------------------
@@ -339,7 +351,21 @@ async def next_event(resp: ClientResponse) -> tuple[str, Any]:
             return kind, json.loads(data)
 
 
-async def test_stream_snapshot_then_changes(client: Client, floor: FakeFloor) -> None:
+async def next_of(resp: ClientResponse, kind: str) -> Any:
+    """The next SSE event of `kind`; the real daemon may interleave others (status changes)."""
+    while True:
+        got, data = await next_event(resp)
+        if got == kind:
+            return data
+
+
+def viewers(floor: App) -> int:
+    return len(floor._live)
+
+
+async def test_stream_snapshot_then_changes(
+    client: Client, floor: App, broker: EmbeddedBroker
+) -> None:
     await error_of(await client.get("/api/v1/stream"), 401)
     resp = await client.get("/api/v1/stream", params={"token": TOKEN})
     assert resp.status == 200 and resp.content_type == "text/event-stream"
@@ -347,27 +373,36 @@ async def test_stream_snapshot_then_changes(client: Client, floor: FakeFloor) ->
     assert kind == "snapshot"
     assert set(snap) == {"tables", "waitlist", "reservations", "status"}
     assert len(snap["tables"]) == 6
-    floor.set_table("5", status="seated", party={"size": 2})
-    kind, table = await next_event(resp)
-    assert kind == "table" and table["table"] == "5" and table["status"] == "seated"
+    async with Terminal(broker) as pos:  # a change from a real POS terminal
+        await pos.send("check.opened", check="77", table="5", guests=2)
+        table = await next_of(resp, "table")
+    assert table["table"] == "5" and table["status"] == "seated"
+    assert table == floor.tables()[4]
     await client.post("/api/v1/waitlist", json={"name": "Ode", "party_size": 2}, headers=AUTH)
-    kind, entries = await next_event(resp)
-    assert kind == "waitlist" and entries[0]["name"] == "Ode"
-    floor.set_status(cloud="down")
-    assert await next_event(resp) == ("status", floor.status())
-    floor.add_reservation({"id": "r-1", "time": "2026-11-22T19:30:00-08:00", "held": True})
-    kind, res = await next_event(resp)
-    assert kind == "reservations" and res[0]["id"] == "r-1"
+    entries = await next_of(resp, "waitlist")
+    assert entries[0]["name"] == "Ode"
+    soon = now_ms() + 20 * 60_000
+    reservation = {
+        "id": "r-1", "status": "confirmed", "time": _rfc3339(soon), "party_size": 4,
+        "table": "2", "source": "phone", "guest": {"name": "Ito"},
+    }  # fmt: skip
+    await send(floor, "cloud.pulled", now_ms(), {"reservations": [reservation], "cursor": "c1"})
+    res = await next_of(resp, "reservations")
+    assert res[0]["id"] == "r-1"
+    while not res[0]["held"]:  # the daemon's timer holds table 2 for it: the list again
+        res = await next_of(resp, "reservations")
+    assert floor.engine.tables["2"]["status"] == "reserved"
+    broker.stop()  # the broker goes: a status event says so
+    status = await next_of(resp, "status")
+    while status["broker"]:
+        status = await next_of(resp, "status")
+    assert status["ready"] is False and "the MQTT broker is not connected" in status["reasons"]
     resp.close()
-    for _ in range(500):  # the subscription goes when the tablet does
-        if floor.subscribers == 0:
-            break
-        await asyncio.sleep(0.01)
-    assert floor.subscribers == 0
+    await until(lambda: viewers(floor) == 0)  # the subscription goes when the tablet does
 
 
 async def test_stream_keeps_flowing_across_pings(
-    client: Client, floor: FakeFloor, monkeypatch: pytest.MonkeyPatch
+    client: Client, floor: App, broker: EmbeddedBroker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A ping must not end the service's feed (it once cancelled the pending `anext`)."""
     monkeypatch.setattr(http, "PING_S", 0.01)
@@ -377,22 +412,19 @@ async def test_stream_keeps_flowing_across_pings(
     while pings < 3:
         line = await asyncio.wait_for(resp.content.readline(), 10)
         pings += line == b": ping\n"
-    floor.set_table("1", status="blocked")
-    kind, table = await next_event(resp)
-    assert (kind, table["status"]) == ("table", "blocked")
-    assert floor.subscribers == 1
+    async with Terminal(broker) as pos:
+        await pos.send("check.opened", check="1", table="1", guests=2)
+        table = await next_of(resp, "table")
+    assert (table["table"], table["status"]) == ("1", "seated")
+    assert viewers(floor) == 1
 
 
 async def test_stream_is_open_with_open_reads_and_ends_on_shutdown(
-    make_client: MakeClient, floor: FakeFloor
+    make_client: MakeClient, floor: App
 ) -> None:
     client = await make_client(open_reads=True)
     resp = await client.get("/api/v1/stream")
     assert (await next_event(resp))[0] == "snapshot"
     await client.server.close()  # the daemon stopping: open streams must not hold it up
     assert await asyncio.wait_for(resp.content.read(), 10) == b"" or resp.content.at_eof()
-    for _ in range(500):
-        if floor.subscribers == 0:
-            break
-        await asyncio.sleep(0.01)
-    assert floor.subscribers == 0
+    await until(lambda: viewers(floor) == 0)

@@ -34,7 +34,7 @@ def pin_daemon(tmp_path: Path, broker: EmbeddedBroker) -> Iterator[Daemon]:
         ]
     )  # fmt: skip
     d = Daemon(tmp_path / "daemon", broker, tables=0, extra="[paging]\n\n" + tables)
-    text = d.config.read_text().replace('staff_token = "', 'staff_pin = "2468"\nstaff_token = "')
+    text = d.config.read_text().replace('staff_token = "', 'staff_pin = "246813"\nstaff_token = "')
     d.config.write_text(text)
     d.start()
     yield d
@@ -51,10 +51,15 @@ async def test_the_floor_lives_and_a_walk_in_is_added_paged_and_seated(
     page = await browser.new_page(viewport={"width": 1280, "height": 800})
     await page.goto(pin_daemon.url)
     # reads need the PIN on this LAN: the page asks once
-    await page.fill('[data-testid="pin-input"]', "2468")
+    await page.fill('[data-testid="pin-input"]', "246813")
     await page.click('[data-testid="pin-submit"]')
     await page.wait_for_selector('[data-table="22"][data-status="available"]')
     assert await page.locator('[data-testid="table"]').count() == 10
+    # that paired the tablet: its own credential, kept; a reload does not ask for the PIN again
+    assert [d["name"] for d in pin_daemon.get("/api/v1/devices")] == ["Host stand"]
+    await page.reload()
+    await page.wait_for_selector('[data-table="22"][data-status="available"]')
+    assert not await page.locator('[data-testid="pin-dialog"]').is_visible()
 
     async with Terminal(broker) as pos:
         await pos.send("check.opened", check="501", table="22", guests=3, server="emp-17")

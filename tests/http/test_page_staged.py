@@ -1,25 +1,31 @@
-"""The host-stand page in real headless Chromium over a staged floor (the in-memory service):
-every status, a late table, held reservations, banners, and every table action. It also takes
-the screenshots in docs/ (a busy floor shows more than a fresh daemon can)."""
+"""The host-stand page in real headless Chromium over a staged floor on the real daemon (App,
+Mosquitto, a temporary store), built by real inputs: POS events from a terminal, host actions,
+waitlist adds and a cloud page of reservations, several of them dated in the past. Every
+status, a late table, held reservations, banners, and every table action. It also takes the
+screenshots in docs/ (a busy floor shows more than a fresh daemon can)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fake_service import FakeFloor
+from app_support import PIN, send
 from playwright.sync_api import Browser, Page, sync_playwright
-from support import CHROMIUM, CHROMIUM_ARGS
+from support import CHROMIUM, CHROMIUM_ARGS, Terminal
 from thread_server import ThreadServer
 
+from floorlink.daemon.app import App
+from floorlink.daemon.broker import EmbeddedBroker, free_port
+from floorlink.daemon.engine import now_ms
 from floorlink.daemon.http import HttpSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "staff-token-for-the-page"
+MIN = 60_000
 LAYOUT = [
     ("1", 4, "main", 12, 12, "square"), ("2", 4, "main", 32, 12, "square"),
     ("3", 2, "main", 52, 12, "round"), ("4", 6, "main", 75, 12, "rect"),
@@ -28,61 +34,80 @@ LAYOUT = [
     ("P1", 4, "patio", 12, 78, "square"), ("P2", 4, "patio", 32, 78, "square"),
     ("B1", 2, "bar", 60, 78, "round"), ("B2", 2, "bar", 80, 78, "round"),
 ]  # fmt: skip
+ROWS = "\n".join(
+    f'[[tables]]\nid = "{t}"\nseats = {s}\nsection = "{sec}"\nx = {x}\ny = {y}\nshape = "{sh}"\n'
+    for t, s, sec, x, y, sh in LAYOUT
+)
 
 
-def ago(minutes: int) -> str:
-    return (datetime.now(UTC) - timedelta(minutes=minutes)).isoformat(timespec="seconds")
+def ago(minutes: int) -> int:
+    return now_ms() - minutes * MIN
 
 
-def party(size: int, name: str | None = None, **more: Any) -> dict[str, Any]:
-    return {"size": size, "name": name, "source": "walk_in", "vip": False} | more
+def iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
 
 
-def staged_floor() -> FakeFloor:
-    floor = FakeFloor(
-        [
-            {"table": t, "seats": s, "section": sec, "x": x, "y": y, "shape": sh}
-            for t, s, sec, x, y, sh in LAYOUT
-        ]
-    )
-    floor.set_table(
-        "1",
-        status="seated",
-        course="entrees",
-        party=party(4, "Smith", source="reservation", vip=True),
-        server="emp-17",
-        check="1042",
-        since=ago(104),
-    )
-    floor.set_table("2", status="reserved", held_for="r-1", since=ago(6))
-    floor.set_table("3", status="check_dropped", party=party(2), server="emp-4", since=ago(7))
-    floor.set_table("4", status="bussing", since=ago(2))
-    floor.set_table("6", status="seated", course="apps", party=party(3), since=ago(31))
-    floor.set_table("P2", status="blocked", blocked_reason="wobbly leg", since=ago(50))
-    floor.set_table("B1", status="seated", course="dessert", party=party(2, "Ng"), since=ago(72))
-    floor.add_entry(name="Kim", party_size=2, pager=7, quoted_minutes=10, added_at=ago(14))
-    floor.add_entry(
-        name="Patel", party_size=4, pager=12, quoted_minutes=20, status="paged", added_at=ago(9)
-    )
-    floor.add_entry(name="Lee", party_size=6, quoted_minutes=35, added_at=ago(3))
-    soon = datetime.now(UTC) + timedelta(minutes=20)
-    later = datetime.now(UTC) + timedelta(minutes=75)
-    floor.add_reservation(
-        {"id": "r-1", "time": soon.isoformat(), "party_size": 4, "name": "Ito", "vip": False,
-         "table": "2", "status": "confirmed", "held": True}
-    )  # fmt: skip
-    floor.add_reservation(
-        {"id": "r-2", "time": later.isoformat(), "party_size": 2, "name": "Garcia", "vip": True,
-         "table": None, "status": "booked", "held": False}
-    )  # fmt: skip
-    floor.set_status(cloud="down")
-    return floor
+async def stage(app: App, broker: EmbeddedBroker) -> None:
+    """A Saturday at 8: every status, a VIP, a late table, three parties waiting, two bookings."""
+    smith = {
+        "id": "r-0", "status": "confirmed", "time": iso(ago(110)), "party_size": 4,
+        "table": "1", "source": "phone", "guest": {"name": "Smith", "vip": True},
+    }  # fmt: skip
+    ito = {
+        "id": "r-1", "status": "confirmed", "time": iso(now_ms() + 20 * MIN), "party_size": 4,
+        "table": "2", "source": "online", "guest": {"name": "Ito"},
+    }  # fmt: skip
+    garcia = {
+        "id": "r-2", "status": "booked", "time": iso(now_ms() + 75 * MIN), "party_size": 2,
+        "source": "phone", "guest": {"name": "Garcia", "vip": True},
+    }  # fmt: skip
+    pulled = {"reservations": [smith, ito, garcia], "cursor": "c1"}
+    await send(app, "cloud.pulled", ago(120), pulled, source="cloud")
+    await send(app, "reservation.arrive", ago(104), {"reservation": "r-0", "table": "1"}, "host")
+    seat_ng = {"table": "B1", "party_size": 2, "name": "Ng", "source": "walk_in"}
+    await send(app, "host.seated", ago(72), seat_ng, "host")
+    await send(app, "host.blocked", ago(50), {"table": "P2", "reason": "wobbly leg"}, "host")
+    async with Terminal(broker, "bar-1") as pos:
+        sent = [
+            await pos.send("check.opened", at=iso(ago(103)), check="1042", table="1", guests=4,
+                           server="emp-17"),
+            await pos.send("check.course_fired", at=iso(ago(60)), check="1042", course="entrees"),
+            await pos.send("check.opened", at=iso(ago(30)), check="2001", table="3", guests=2,
+                           server="emp-4"),
+            await pos.send("check.printed", at=iso(ago(7)), check="2001"),
+            await pos.send("check.opened", at=iso(ago(50)), check="2002", table="4", guests=5),
+            await pos.send("check.closed", at=iso(ago(2)), check="2002", total="88.00"),
+            await pos.send("check.opened", at=iso(ago(31)), check="2003", table="6", guests=3),
+            await pos.send("check.course_fired", at=iso(ago(25)), check="2003", course="apps"),
+            await pos.send("check.opened", at=iso(ago(71)), check="2004", table="B1", guests=2),
+            await pos.send("check.course_fired", at=iso(ago(10)), check="2004", course="dessert"),
+        ]  # fmt: skip
+        for eid in sent:
+            assert (await pos.ack(eid))["result"] == "accepted", eid
+    kim = {"name": "Kim", "party_size": 2, "pager": 7}
+    await app.engine.submit(_host("1", "waitlist.add", ago(14), kim))
+    patel = {"name": "Patel", "party_size": 4, "pager": 12}
+    await app.engine.submit(_host("2", "waitlist.add", ago(9), patel))
+    await app.engine.submit(_host("3", "waitlist.page", now_ms(), {"entry": "w-2"}))
+    await app.engine.submit(_host("4", "waitlist.add", ago(3), {"name": "Lee", "party_size": 6}))
+
+
+def _host(eid: str, itype: str, at: int, data: dict[str, Any]) -> Any:
+    from floorlink.daemon.core.state import Input
+
+    return Input("host", eid, itype, at, data)
 
 
 @pytest.fixture
-def server() -> Iterator[ThreadServer]:
-    settings = HttpSettings(staff_token=TOKEN, staff_pin="2468")
-    with ThreadServer(staged_floor(), settings) as s:
+def server(tmp_path: Path, broker: EmbeddedBroker) -> Iterator[ThreadServer]:
+    settings = HttpSettings(staff_token=TOKEN, staff_pin=PIN)
+    cloud = (  # a cloud that never answers: the banner, and the outbox keeps the pushes
+        f'[cloud]\nurl = "http://127.0.0.1:{free_port()}"\ntoken = "cloud-token-for-tests"\n'
+        "pull_interval_seconds = 1\n"
+    )
+    with ThreadServer(tmp_path / "app", broker, settings, ROWS, cloud) as s:
+        s.run(stage(s.app, broker))
         yield s
 
 
@@ -96,9 +121,20 @@ def browser() -> Iterator[Browser]:
 
 def unlock(page: Page, url: str) -> None:
     page.goto(url)
-    page.fill('[data-testid="pin-input"]', "2468")
+    page.fill('[data-testid="pin-input"]', PIN)
     page.click('[data-testid="pin-submit"]')
     page.wait_for_selector('[data-table="1"][data-status="seated"]')
+
+
+def pos_event(server: ThreadServer, broker: EmbeddedBroker, etype: str, **fields: Any) -> None:
+    """A real POS terminal's event, acknowledged before this returns."""
+
+    async def go() -> None:
+        async with Terminal(broker, "server-2") as pos:
+            eid = await pos.send(etype, **fields)
+            assert (await pos.ack(eid))["result"] == "accepted"
+
+    server.run(go())
 
 
 def border(page: Page, table: str) -> str:
@@ -109,10 +145,12 @@ def border(page: Page, table: str) -> str:
 
 
 def test_the_staged_floor_shows_everything_and_takes_every_action(
-    server: ThreadServer, browser: Browser, tmp_path: Path
+    server: ThreadServer, browser: Browser, broker: EmbeddedBroker, tmp_path: Path
 ) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     unlock(page, server.url)
+    page.wait_for_selector('[data-table="2"][data-status="reserved"]')  # held by the timer
+    page.wait_for_selector("#banners >> text=/cloud/i")  # the cloud is not answering
     assert page.locator('[data-testid="table"]').count() == 12
     for table, word in [("1", "seated"), ("2", "reserved"), ("3", "check dropped"),
                         ("4", "bussing"), ("P2", "blocked"), ("5", "available")]:  # fmt: skip
@@ -134,7 +172,7 @@ def test_the_staged_floor_shows_everything_and_takes_every_action(
 
     # a change from the POS: the table changes colour
     before = border(page, "7")
-    server.call(server.floor.set_table, "7", status="seated", party=party(2))
+    pos_event(server, broker, "check.opened", check="3001", table="7", guests=2)
     page.wait_for_selector('[data-table="7"][data-status="seated"]')
     assert border(page, "7") != before
 
@@ -156,7 +194,8 @@ def test_the_staged_floor_shows_everything_and_takes_every_action(
     page.click('[data-testid="block"]')
     page.wait_for_selector('[data-table="5"][data-status="blocked"]')
     # a refused action says why, in words
-    server.call(server.floor.set_table, "P1", status="seated", party=party(2))
+    pos_event(server, broker, "check.opened", check="3002", table="P1", guests=2)
+    page.wait_for_selector('[data-table="P1"][data-status="seated"]')
     page.click('[data-table="P1"]')
     assert page.locator('[data-testid="seat-party"]').count() == 0
     page.keyboard.press("Escape")
@@ -179,13 +218,14 @@ def test_the_staged_floor_shows_everything_and_takes_every_action(
     assert ode.get_attribute("data-status") == "seated"
 
     # the broker goes: a banner says so
-    server.call(server.floor.set_status, broker=False)
+    broker.stop()
     page.wait_for_selector(".banner.warn >> text=POS broker")
 
 
 def test_portrait_tablet(server: ThreadServer, browser: Browser, tmp_path: Path) -> None:
     page = browser.new_page(viewport={"width": 800, "height": 1280})
     unlock(page, server.url)
+    page.wait_for_selector('[data-table="2"][data-status="reserved"]')
     shots = ROOT / "docs" if os.environ.get("FLOORLINK_SCREENSHOTS") == "docs" else tmp_path
     page.screenshot(path=str(shots / "host-stand-staged-portrait.png"))
     box = page.locator('[data-table="4"]').bounding_box()

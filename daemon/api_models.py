@@ -1,0 +1,214 @@
+"""The API's data, declared once: request bodies, answers, and the table object.
+
+The HTTP layer validates requests with these models, the OpenAPI document is generated from them
+(daemon/openapi.py), and the tests check that what the daemon publishes on MQTT, answers over
+HTTP and pushes to the cloud fits them. The core keeps rendering plain dicts
+(daemon/core/view.py), so pydantic stays off its hot path; `TableObject` describes that dict.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+
+TABLE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,16}$"
+ENTRY_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+DEVICE_ID_PATTERN = r"^d-[a-f0-9]{12}$"
+TableStatus = Literal["available", "reserved", "seated", "check_dropped", "bussing", "blocked"]
+Course = Literal["apps", "entrees", "dessert"]
+
+
+def _integral(value: Any) -> Any:
+    """JSON has one number type: 2.0 is the integer 2 (as JSON Schema says), 2.5 is not."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Count = Annotated[int, BeforeValidator(_integral)]
+TableId = Annotated[str, Field(pattern=TABLE_ID_PATTERN)]
+Name = Annotated[str, Field(min_length=1, max_length=80, pattern=r"\S")]
+Text = Annotated[str | None, Field(description="RFC 3339 with the site's offset")]
+
+
+# ---- request bodies ------------------------------------------------------------------------
+
+
+class Body(BaseModel):
+    """A request body: strict types, unknown keys refused."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class SeatBody(Body):
+    party_size: Count = Field(ge=1, le=100)
+    reservation: str | None = Field(None, min_length=1, max_length=64)
+    waitlist: str | None = Field(None, min_length=1, max_length=64)
+    name: Name | None = None
+
+
+class BlockBody(Body):
+    reason: str | None = Field(None, max_length=200)
+
+
+class WaitlistBody(Body):
+    name: Name
+    party_size: Count = Field(ge=1, le=100)
+    pager: Annotated[int, Field(ge=1, le=4095), BeforeValidator(_integral)] | None = None
+    phone: str | None = Field(None, max_length=32)
+    notes: str | None = Field(None, max_length=500)
+
+
+class SeatEntryBody(Body):
+    table: TableId
+
+
+class PinBody(Body):
+    pin: str = Field(min_length=1, max_length=16)
+
+
+class PairBody(Body):
+    pin: str = Field(min_length=1, max_length=16)
+    name: str = Field(
+        "Host stand", min_length=1, max_length=40, description="what the device is called"
+    )
+
+
+# ---- answers -------------------------------------------------------------------------------
+
+
+class Answer(BaseModel):
+    """An answer: extra keys are allowed, so additions never break a reader."""
+
+    model_config = ConfigDict(extra="allow")
+
+
+class Error(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    error: str = Field(description="A sentence a host can read")
+
+
+class Party(Answer):
+    size: int | None
+    name: str | None = None
+    source: str = Field("walk_in", description="walk_in, reservation, waitlist, ...")
+    reservation: str | None = None
+    waitlist: str | None = None
+    vip: bool = False
+
+
+class TableObject(Answer):
+    """The table object of contract section 4 (MQTT `floorlink/v1/tables/{table}`, the cloud's
+    `table.status` data), with Floorlink's additions after `seq`."""
+
+    table: str
+    status: TableStatus
+    course: Course | None
+    since: Text
+    party: Party | None
+    check: str | None
+    server: str | None
+    seq: int = Field(ge=0)
+    checks: list[str] = Field(default_factory=list)
+    guests: int | None = None
+    course_since: Text = None
+    blocked_reason: str | None = None
+    held_for: str | None = None
+
+
+class Table(TableObject):
+    """A table as the HTTP API lists it: the table object and its floor-plan fields."""
+
+    seats: int = Field(1, ge=1)
+    section: str = "main"
+    x: float | None = None
+    y: float | None = None
+    shape: str | None = None
+
+
+class WaitlistEntry(Answer):
+    id: str
+    name: str
+    party_size: int = Field(ge=1)
+    pager: int | None
+    phone: str | None = None
+    notes: str | None = None
+    quoted_minutes: int | None
+    status: Literal["waiting", "paged", "seated", "left"]
+    added_at: Text = None
+    paged_at: Text = None
+    pages: int = Field(0, ge=0)
+    table: str | None = None
+    waited_minutes: int = Field(0, ge=0)
+
+
+class Reservation(Answer):
+    id: str
+    time: str = Field(description="RFC 3339, the site's offset")
+    party_size: int | None = None
+    name: str | None = None
+    vip: bool = False
+    table: str | None = None
+    status: str
+    held: bool = Field(description="its table is held for it now")
+
+
+class Status(Answer):
+    """Whatever `App.status()` returns; these keys are always there."""
+
+    store: bool
+    store_writable: bool = True
+    clock_jump: dict[str, Any] | None = None
+    broker: bool
+    cloud: Literal["ok", "down", "disabled"]
+    pager: Literal["ok", "down", "disabled"]
+    ready: bool
+    reasons: list[str]
+    site: str | None = None
+    site_name: str | None = None
+    timezone: str | None = None
+    version: str | None = None
+    outbox_alarm: bool = False
+    conflicts: list[dict[str, Any]] = Field(default_factory=list)
+    degraded: list[str] = Field(default_factory=list)
+    components: dict[str, Any] = Field(default_factory=dict)
+
+
+class Health(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    status: Literal["ok", "unavailable"]
+    reasons: list[str] | None = None
+    degraded: list[str] | None = None
+
+
+class Token(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    token: str
+
+
+class Device(BaseModel):
+    """A paired device (a tablet at the host stand), without its credential."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(pattern=DEVICE_ID_PATTERN)
+    name: str
+    paired_at: str
+    last_seen: str | None = None
+
+
+class Paired(Device):
+    """The answer to a pairing: the device, and its credential (shown this once)."""
+
+    token: str = Field(description="Bearer credential for this device; only its hash is kept")
+
+
+class CloudEvent(BaseModel):
+    """One event of contract section 6's push (`POST {url}/v1/sites/{site}/events`)."""
+
+    model_config = ConfigDict(extra="forbid")
+    id: str = Field(description="the same on every retry")
+    seq: int = Field(ge=1, description="in order")
+    type: str
+    at: int = Field(description="when it was stored, epoch ms")
+    data: dict[str, Any] = Field(description="for table.status: the table object (TableObject)")

@@ -1,0 +1,200 @@
+"""Every HTTP route, declared once: method, path, who may call it, body and answer models.
+
+daemon/http.py serves this table (auth and body parsing are applied from it, so a handler
+cannot forget them) and daemon/openapi.py generates the OpenAPI document from it. Handlers are
+named by attribute, so this module imports neither of them: no import circle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel
+
+from floorlink.daemon import api_models as m
+
+Auth = Literal["public", "read", "stream", "write", "pin", "admin"]
+Param = Literal["table", "entry", "device"]
+
+#: path parameter -> (pattern, description); a request whose id does not fit is a plain 404.
+PARAMS: dict[Param, tuple[str, str]] = {
+    "table": (m.TABLE_ID_PATTERN, "A table id from the config"),
+    "entry": (m.ENTRY_ID_PATTERN, "A waitlist entry id, as the waitlist lists it"),
+    "device": (m.DEVICE_ID_PATTERN, "A paired device's id, as GET /api/v1/devices lists it"),
+}
+WRITE_ERRORS = (400, 401, 404, 408, 409, 413, 422, 500, 501, 503)
+PIN_ERRORS = (400, 401, 404, 408, 413, 422, 429)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    method: str
+    path: str  # as documented: `{id}` for the one path parameter
+    handler: str  # the name of the Api method that answers it
+    summary: str
+    auth: Auth
+    body: type[m.Body] | None = None
+    body_required: bool = True
+    answer: type[BaseModel] | None = None  # None: not JSON (page, metrics, stream)
+    many: bool = False  # the answer is a list of `answer`
+    ok: int = 200
+    errors: tuple[int, ...] = ()
+    param: Param | None = None
+    documented: bool = True
+
+
+def _read(path: str, handler: str, summary: str, answer: type[BaseModel], many: bool) -> Route:
+    return Route("GET", path, handler, summary, "read", answer=answer, many=many, errors=(401,))
+
+
+def _write(
+    path: str,
+    handler: str,
+    summary: str,
+    answer: type[BaseModel],
+    param: Param | None,
+    body: type[m.Body] | None = None,
+    body_required: bool = True,
+    ok: int = 200,
+) -> Route:
+    return Route(
+        "POST", path, handler, summary, "write", body, body_required, answer,
+        ok=ok, errors=WRITE_ERRORS, param=param,
+    )  # fmt: skip
+
+
+ROUTES: tuple[Route, ...] = (
+    Route("GET", "/", "page_html", "The host-stand page", "public", documented=False),
+    Route("GET", "/api/v1/openapi.json", "openapi", "This document", "public", documented=False),
+    Route("GET", "/api/v1/stream", "stream", "Server-Sent Events", "stream", documented=False),
+    Route(
+        "GET",
+        "/healthz",
+        "healthz",
+        "Ready: the store is open and the broker connected",
+        "public",
+        answer=m.Health,
+        errors=(503,),
+    ),
+    Route("GET", "/metrics", "metrics", "Prometheus text format: floorlink_* series", "public"),
+    _read("/api/v1/tables", "tables", "Every table, as published on MQTT", m.Table, True),
+    _write(
+        "/api/v1/tables/{id}/seat",
+        "seat",
+        "Seat a party at a table; answers the table",
+        m.Table,
+        "table",
+        m.SeatBody,
+    ),
+    _write(
+        "/api/v1/tables/{id}/clear",
+        "clear",
+        "Clear a bussing (or host-seated) table; answers the table",
+        m.Table,
+        "table",
+    ),
+    _write(
+        "/api/v1/tables/{id}/block",
+        "block",
+        "Take a table out of service; answers the table",
+        m.Table,
+        "table",
+        m.BlockBody,
+        body_required=False,
+    ),
+    _write(
+        "/api/v1/tables/{id}/unblock",
+        "unblock",
+        "Put a table back in service; answers the table",
+        m.Table,
+        "table",
+    ),
+    _read(
+        "/api/v1/waitlist",
+        "waitlist",
+        "The waitlist: waiting and paged, then recently seated or left",
+        m.WaitlistEntry,
+        True,
+    ),
+    _write(
+        "/api/v1/waitlist",
+        "add_waiting",
+        "Add a party to the waitlist; answers the entry with its quote",
+        m.WaitlistEntry,
+        None,
+        m.WaitlistBody,
+        ok=201,
+    ),
+    _write(
+        "/api/v1/waitlist/{id}/page",
+        "page",
+        "Page a waiting party now; answers the entry",
+        m.WaitlistEntry,
+        "entry",
+    ),
+    _write(
+        "/api/v1/waitlist/{id}/seat",
+        "seat_entry",
+        "Seat a waiting party at a table; answers the entry",
+        m.WaitlistEntry,
+        "entry",
+        m.SeatEntryBody,
+    ),
+    _write(
+        "/api/v1/waitlist/{id}/left",
+        "left",
+        "Mark a waiting party as gone; answers the entry",
+        m.WaitlistEntry,
+        "entry",
+    ),
+    _read(
+        "/api/v1/reservations",
+        "reservations",
+        "Upcoming reservations, with held tables",
+        m.Reservation,
+        True,
+    ),
+    _read("/api/v1/status", "status", "Connections and health, for the banners", m.Status, False),
+    Route(
+        "POST",
+        "/api/v1/session",
+        "session",
+        "Trade the staff PIN for the staff token (wrong PINs limited per address)",
+        "pin",
+        m.PinBody,
+        answer=m.Token,
+        errors=PIN_ERRORS,
+    ),
+    Route(
+        "POST",
+        "/api/v1/devices",
+        "pair",
+        "Pair this device with the staff PIN: answers its own long-lived credential",
+        "pin",
+        m.PairBody,
+        answer=m.Paired,
+        ok=201,
+        errors=(*PIN_ERRORS, 409),
+    ),
+    Route(
+        "GET",
+        "/api/v1/devices",
+        "devices",
+        "The paired devices (staff token only)",
+        "admin",
+        answer=m.Device,
+        many=True,
+        errors=(401,),
+    ),
+    Route(
+        "DELETE",
+        "/api/v1/devices/{id}",
+        "unpair",
+        "Revoke a paired device (staff token only); answers the device",
+        "admin",
+        answer=m.Device,
+        errors=(401, 404),
+        param="device",
+    ),
+)
