@@ -547,13 +547,13 @@ class WaitlistDue(Body):
 
 @dataclass(frozen=True, slots=True)
 class PagerDelivery(Body):
-    """The pager sender's report of where a page got (`state` and `n` are checked by the part)."""
+    """The pager sender's report of where a page got (which states exist: the waitlist part)."""
 
     TYPE = "pager.delivery"
     GROUP = "waitlist"
     entry: str
-    state: Any = None
-    n: Any = None
+    state: str
+    n: int
     detail: Any = None
 
 
