@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 TYPECHECK := build/typecheck/floorlink
 CODE := daemon drivers bridge paging tests bench
 
-.PHONY: all demo test lint fmt bench system-deps venv clean install uninstall screenshots
+.PHONY: all demo test lint fmt docs bench system-deps venv clean install uninstall screenshots
 
 all: test
 
@@ -58,6 +58,10 @@ test: lint
 
 demo: venv
 	$(BIN)/python -m floorlink.daemon.demo
+
+## Documents generated from the code (docs/table-rules.md from daemon/core/rules.py).
+docs: venv
+	$(BIN)/python -m floorlink.daemon.docgen
 
 bench: venv
 	$(BIN)/python bench/run.py

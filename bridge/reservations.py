@@ -22,7 +22,21 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from floorlink.daemon.core.state import Event, Input, Rejected, decide_host
+from floorlink.daemon.core import events as ev
+from floorlink.daemon.core.decide import hold_refused, partial_hold_refused
+from floorlink.daemon.core.events import (
+    CloudPulled,
+    HostSeated,
+    ReservationArrive,
+    ReservationComplete,
+    ReservationLink,
+    ReservationPartial,
+    ReservationUnlink,
+    input_class,
+    is_command,
+)
+from floorlink.daemon.core.reasons import Rejected
+from floorlink.daemon.core.state import Event, Input, decide_table
 from floorlink.daemon.core.timeutil import format_ms, parse_rfc3339
 
 if TYPE_CHECKING:
@@ -32,25 +46,15 @@ MIN_MS = 60_000
 NO_SHOW_GRACE_MS = 20 * MIN_MS
 UPCOMING_MS = 4 * 3600 * 1000
 ACTIVE = ("booked", "confirmed", "arrived")
-#: Waitlist events that stay on site: a page's delivery steps are the transmitter's business.
-LOCAL_WAITLIST_EVENTS = frozenset({"waitlist.due", "waitlist.delivery", "waitlist.shifted"})
-INPUTS = frozenset(
-    {
-        "cloud.pulled",
-        "reservations.due",
-        "reservation.arrive",
-        "reservation.complete",
-        "reservation.partial",
-        "reservation.link",
-        "reservation.unlink",
-    }
-)
 #: A check opened this long before / after a reservation's time can be its check (vendors use
 #: from -30 to +60 minutes); a link needs at least LINK_THRESHOLD confidence.
 LINK_BEFORE_MS = 30 * MIN_MS
 LINK_AFTER_MS = 60 * MIN_MS
 LINK_THRESHOLD = 0.6
 Effect = tuple[str, str, str, dict[str, Any]]
+#: The waitlist's facts, each also sent to the cloud as it is, but for a page's delivery steps:
+#: those are the transmitter's business and stay on site.
+WAITLIST_EVENTS = ev.types_in("waitlist") - {ev.WaitlistDelivery.TYPE, ev.WaitlistShifted.TYPE}
 
 
 def _guest_key(guest: Mapping[str, Any]) -> str:
@@ -78,41 +82,48 @@ class ReservationsPart:
     # ---- deciding ------------------------------------------------------------------------
 
     def handles(self, itype: str) -> bool:
-        return itype in INPUTS
+        """Every registry command of the `reservations` group (a new input: one entry)."""
+        return is_command(itype, "reservations")
 
     def decide(
         self, state: State, inp: Input
     ) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, Any]]:
+        cls = input_class(inp.type, "reservations")
+        if cls is None:
+            raise Rejected("unknown_type", f"unknown reservations input {inp.type[:64]!r}")
+        body = cls.parse(inp.data)
         d = inp.data
-        if inp.type == "cloud.pulled":
+        if isinstance(body, CloudPulled):
             events: list[tuple[str, dict[str, Any]]] = []
-            for raw in d.get("reservations", []):
+            for raw in body.reservations:
                 known = self.reservations.get(raw["id"])
                 if known is not None and known == raw:
                     continue
-                events.append(("reservation.upserted", dict(raw)))
+                events.append((ev.ReservationUpserted.TYPE, dict(raw)))
                 events.extend(self._on_change(state, raw, known))
-            events.append(("cloud.cursor", {"cursor": d.get("cursor")}))
+            events.append((ev.CloudCursor.TYPE, {"cursor": body.cursor}))
             return events, {"changed": len(events) - 1}
-        if inp.type == "reservations.due":
+        if isinstance(body, ReservationArrive):
+            return self._arrive(state, body.reservation, body.table), {}
+        if isinstance(body, ReservationComplete):
+            return [(ev.ReservationCompleted.TYPE, dict(d))], {}
+        if inp.type == ev.ReservationsDue.TYPE:
             events = self._due(state, inp.at, pending={})
             if not events:
-                raise Rejected("nothing is due", 409)
+                raise Rejected("nothing_due", "nothing is due")
             return events, {}
-        if inp.type == "reservation.arrive":
-            return self._arrive(state, str(d["reservation"]), str(d["table"])), {}
-        if inp.type == "reservation.complete":
-            return [("reservation.completed", dict(d))], {}
-        if inp.type == "reservation.partial":
-            return self._partial(state, str(d["reservation"]), str(d["table"]), d.get("arrived"))
-        if inp.type == "reservation.link":
-            return self._link(state, d), {}
-        if inp.type == "reservation.unlink":
-            rid = str(d["reservation"])
+        if isinstance(body, ReservationPartial):
+            return self._partial(state, body.reservation, body.table, body.arrived)
+        if isinstance(body, ReservationLink):
+            return self._link(state, body), {}
+        if isinstance(body, ReservationUnlink):
+            rid = body.reservation
             if rid not in self.links:
-                raise Rejected(f"Reservation {rid} is not linked to a check.", 404)
-            return [("reservation.unlinked", {"reservation": rid, "by": d.get("by", "host")})], {}
-        raise Rejected(f"unknown reservations input {inp.type!r}", 422)
+                raise Rejected("not_linked", f"Reservation {rid[:64]} is not linked to a check.")
+            unlinked = {"reservation": rid, "by": body.by or "host"}
+            return [(ev.ReservationUnlinked.TYPE, unlinked)], {}
+        # A command registered for this part that it does not decide yet.
+        raise Rejected("unknown_type", f"reservations do not take {inp.type[:64]!r} yet")
 
     def _on_change(
         self, state: State, raw: Mapping[str, Any], known: Mapping[str, Any] | None
@@ -130,7 +141,7 @@ class ReservationsPart:
                 )
             )
         elif status in ("cancelled", "no_show", "completed") and rid in self.holds:
-            out.append(("table.released", {"table": self.holds[rid], "reservation": rid}))
+            out.append((ev.TableReleased.TYPE, {"table": self.holds[rid], "reservation": rid}))
         if status == "seated" and raw.get("table") and rid not in self.seated:
             table = str(raw["table"])
             floor_state = state.floor.states.get(table)
@@ -145,14 +156,14 @@ class ReservationsPart:
                     )
                 )
         if known is not None and known.get("table") != raw.get("table") and rid in self.holds:
-            out.append(("table.released", {"table": self.holds[rid], "reservation": rid}))
+            out.append((ev.TableReleased.TYPE, {"table": self.holds[rid], "reservation": rid}))
         return out
 
     def _conflict(
         self, kind: str, rid: str, table: str | None, resolution: str
     ) -> tuple[str, dict[str, Any]]:
         return (
-            "conflict.detected",
+            ev.ConflictDetected.TYPE,
             {"kind": kind, "reservation": rid, "table": table, "resolution": resolution},
         )
 
@@ -175,10 +186,10 @@ class ReservationsPart:
                 release = {"table": held, "reservation": rid}
                 if active:
                     release["reason"] = "no_show"
-                events.append(("table.released", release))
+                events.append((ev.TableReleased.TYPE, release))
             elif not held and active and in_window and str(table) in state.floor.specs:
                 ts = state.floor.states[str(table)]
-                if ts.status in ("seated", "check_dropped", "bussing") or ts.held_for:
+                if hold_refused(ts):
                     if ("table_taken", rid) not in noted:
                         events.append(
                             self._conflict(
@@ -190,13 +201,13 @@ class ReservationsPart:
                             )
                         )
                 else:
-                    events.append(("table.held", {"table": str(table), "reservation": rid}))
+                    events.append((ev.TableHeld.TYPE, {"table": str(table), "reservation": rid}))
         return events
 
     def _arrive(self, state: State, rid: str, table: str) -> list[tuple[str, dict[str, Any]]]:
         r = self.reservations.get(rid)
         if r is None:
-            raise Rejected(f"There is no reservation {rid}.", 404)
+            raise Rejected("unknown_reservation", f"There is no reservation {rid[:64]}.")
         guest = r.get("guest") or {}
         seat = {
             "table": table,
@@ -206,11 +217,10 @@ class ReservationsPart:
             "source": "reservation",
             "vip": bool(guest.get("vip", False)),
         }
-        events: list[tuple[str, dict[str, Any]]] = [
-            ("host.seated", decide_host(state.floor, "host.seated", seat))
-        ]
+        # The floor's own rules, as for the host's seat action (size, status).
+        events = decide_table(state.floor, HostSeated.TYPE, seat)
         if rid in self.holds:
-            events.append(("table.released", {"table": self.holds[rid], "reservation": rid}))
+            events.append((ev.TableReleased.TYPE, {"table": self.holds[rid], "reservation": rid}))
         return events
 
     def _partial(
@@ -219,84 +229,84 @@ class ReservationsPart:
         """Part of the party is here: hold the table for them without starting the turn."""
         r = self.reservations.get(rid)
         if r is None:
-            raise Rejected(f"There is no reservation {rid}.", 404)
+            raise Rejected("unknown_reservation", f"There is no reservation {rid[:64]}.")
         size = int(r.get("party_size") or 2)
         if type(arrived) is not int or arrived < 1:
-            raise Rejected(f"arrived: expected an integer >= 1, got {arrived!r}", 422)
+            raise Rejected("bad_field", f"arrived: expected an integer >= 1, got {arrived!r:.60}")
         if arrived >= size:
             return self._arrive(state, rid, table), {}
         if rid in self.seated:
-            raise Rejected(f"Reservation {rid} is already seated.")
+            raise Rejected("wrong_status", f"Reservation {rid} is already seated.")
         ts = state.floor.states.get(table)
         if ts is None:
-            raise Rejected(f"There is no table {table}.", 404)
+            raise Rejected("unknown_table", f"There is no table {table[:64]}.")
         events: list[tuple[str, dict[str, Any]]] = []
         held = self.holds.get(rid)
         if held != table:
-            if ts.status not in ("available", "reserved") or (ts.held_for not in (None, rid)):
-                raise Rejected(f"Table {table} is not free to hold.")
+            if partial_hold_refused(ts, rid):  # the core's rule (daemon/core/rules.py)
+                raise Rejected("wrong_status", f"Table {table} is not free to hold.")
             if held is not None:
-                events.append(("table.released", {"table": held, "reservation": rid}))
-            events.append(("table.held", {"table": table, "reservation": rid}))
+                events.append((ev.TableReleased.TYPE, {"table": held, "reservation": rid}))
+            events.append((ev.TableHeld.TYPE, {"table": table, "reservation": rid}))
         events.append(
             (
-                "reservation.partial",
+                ev.ReservationPartialEvent.TYPE,
                 {"reservation": rid, "table": table, "arrived": arrived, "party_size": size},
             )
         )
         return events, {"reservation": rid, "arrived": arrived, "party_size": size}
 
-    def _link(self, state: State, d: Mapping[str, Any]) -> list[tuple[str, dict[str, Any]]]:
-        rid, check = str(d["reservation"]), str(d["check"])
+    def _link(self, state: State, body: ReservationLink) -> list[tuple[str, dict[str, Any]]]:
+        rid, check = body.reservation, body.check
         if rid not in self.reservations:
-            raise Rejected(f"There is no reservation {rid}.", 404)
+            raise Rejected("unknown_reservation", f"There is no reservation {rid[:64]}.")
         if check not in state.floor.checks:
-            raise Rejected(f"There is no check {check}.", 404)
-        by = str(d.get("by") or "host")
-        confidence = 1.0 if by == "host" else float(d.get("confidence") or 0)
+            raise Rejected("unknown_check", f"There is no check {check[:64]}.")
+        by = body.by or "host"
+        confidence = 1.0 if by == "host" else float(body.confidence or 0)
         current = self.links.get(rid)
         if current is not None and current["check"] == check and current["by"] == by:
-            raise Rejected(f"Reservation {rid} is already linked to check {check}.")
+            raise Rejected("wrong_status", f"Reservation {rid} is already linked to check {check}.")
         if by != "host" and current is not None and current["by"] == "host":
-            raise Rejected(f"Reservation {rid} was linked by the host.")
+            raise Rejected("wrong_status", f"Reservation {rid} was linked by the host.")
         data = {"reservation": rid, "check": check, "confidence": round(confidence, 2), "by": by}
-        return [("reservation.linked", data)]
+        return [(ev.ReservationLinked.TYPE, data)]
 
     # ---- folding -------------------------------------------------------------------------
 
     def apply(self, event: Event) -> None:
         d = event.data
         t = event.type
-        if t == "reservation.upserted":
+        if t == ev.ReservationUpserted.TYPE:
             r = dict(d)
             try:
                 r["_time"] = parse_rfc3339(str(d.get("time")))
             except ValueError:
                 r["_time"] = None
             self.reservations[d["id"]] = r
-        elif t == "cloud.cursor":
+        elif t == ev.CloudCursor.TYPE:
             self.cursor = d.get("cursor")
-        elif t == "table.held":
+        elif t == ev.TableHeld.TYPE:
             self.holds[d["reservation"]] = d["table"]
-        elif t == "table.released":
+        elif t == ev.TableReleased.TYPE:
             self.holds.pop(d["reservation"], None)
-        elif t == "host.seated" and d.get("reservation"):
+        elif t == ev.HostSeated.TYPE and d.get("reservation"):
             self.seated[d["reservation"]] = d["table"]
             self.partial.pop(d["reservation"], None)
-        elif t == "reservation.partial":
+        elif t == ev.ReservationPartialEvent.TYPE:
             self.partial[d["reservation"]] = int(d["arrived"])
-        elif t == "reservation.linked":
+        elif t == ev.ReservationLinked.TYPE:
             self.links[d["reservation"]] = {
                 "check": d["check"],
                 "confidence": d["confidence"],
                 "by": d["by"],
             }
-        elif t == "reservation.unlinked":
+        elif t == ev.ReservationUnlinked.TYPE:
             self.links.pop(d["reservation"], None)
-        elif t == "conflict.detected":
+        elif t == ev.ConflictDetected.TYPE:
             self.conflicts.append({**d, "at": event.at})
             del self.conflicts[:-100]
-        elif t == "reservation.completed":
+        elif t == ev.ReservationCompleted.TYPE:
             rid = d["reservation"]
             self.completed.add(rid)
             self.seated.pop(rid, None)
@@ -309,7 +319,7 @@ class ReservationsPart:
             h["last"] = (
                 datetime.fromtimestamp(event.at / 1000, UTC).astimezone(self.tz).date().isoformat()
             )
-            for item in d.get("items", []):
+            for item in d.get("items") or []:
                 h["items"][item["name"]] = h["items"].get(item["name"], 0) + int(item.get("qty", 1))
 
     # ---- reacting ------------------------------------------------------------------------
@@ -320,7 +330,7 @@ class ReservationsPart:
         follow: list[Input] = []
         effects: list[Effect] = []
         d = event.data
-        if event.type == "host.seated" and d.get("reservation"):
+        if event.type == ev.HostSeated.TYPE and d.get("reservation"):
             effects.append(
                 self._cloud(
                     event,
@@ -332,7 +342,7 @@ class ReservationsPart:
                     },
                 )
             )
-        elif event.type == "check.opened":
+        elif event.type == ev.CheckOpened.TYPE:
             table = str(d.get("table"))
             ts = state.floor.states.get(table)
             rid = ts.held_for if ts else None
@@ -341,7 +351,7 @@ class ReservationsPart:
                     Input(
                         "auto",
                         f"arrive:{event.seq}",
-                        "reservation.arrive",
+                        ev.ReservationArrive.TYPE,
                         event.at,
                         {"reservation": rid, "table": table},
                     )
@@ -349,14 +359,14 @@ class ReservationsPart:
             link = self.auto_link(state, str(d["check"]), table, event.at, d.get("guests"))
             if link is not None:
                 eid = f"link:{event.seq}"
-                follow.append(Input("auto", eid, "reservation.link", event.at, link))
-        elif event.type == "reservation.partial":
+                follow.append(Input("auto", eid, ev.ReservationLink.TYPE, event.at, link))
+        elif event.type == ev.ReservationPartialEvent.TYPE:
             effects.append(self._cloud(event, "reservation.arrived", dict(d)))
-        elif event.type == "table.released" and d.get("reason") == "no_show":
+        elif event.type == ev.TableReleased.TYPE and d.get("reason") == "no_show":
             effects.append(
                 self._cloud(event, "reservation.no_show", {"reservation": d["reservation"]})
             )
-        elif event.type == "check.closed":
+        elif event.type == ev.CheckClosed.TYPE:
             facts = state.floor.checks.get(str(d["check"]))
             segs = facts.segments() if facts else []
             closed_table = segs[-1].table if segs else None
@@ -367,7 +377,7 @@ class ReservationsPart:
                         Input(
                             "auto",
                             f"complete:{event.seq}:{rid}",
-                            "reservation.complete",
+                            ev.ReservationComplete.TYPE,
                             event.at,
                             {
                                 "reservation": rid,
@@ -378,9 +388,9 @@ class ReservationsPart:
                             },
                         )
                     )
-        elif event.type == "reservation.completed":
-            effects.append(self._cloud(event, "reservation.completed", dict(d)))
-        elif event.type == "conflict.detected":
+        elif event.type == ev.ReservationCompleted.TYPE:
+            effects.append(self._cloud(event, ev.ReservationCompleted.TYPE, dict(d)))
+        elif event.type == ev.ConflictDetected.TYPE:
             kind, conflict_table = d["kind"], d.get("table")
             if kind == "cancelled_but_seated":
                 effects.append(
@@ -393,7 +403,7 @@ class ReservationsPart:
             elif kind == "status_mismatch" and conflict_table in state.floor.states:
                 obj = state.table_object(str(conflict_table))
                 effects.append(self._cloud(event, "table.status", obj))
-        elif event.type.startswith("waitlist.") and event.type not in LOCAL_WAITLIST_EVENTS:
+        elif event.type in WAITLIST_EVENTS:
             effects.append(self._cloud(event, event.type, dict(d)))
         return follow, effects
 

@@ -14,8 +14,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from floorlink.daemon.core.floor import CHECK_EVENTS, CheckFacts
-from floorlink.daemon.core.state import Event, Input, Rejected
+from floorlink.daemon.core.events import CHECK_EVENTS
+from floorlink.daemon.core.floor import CheckFacts
+from floorlink.daemon.core.reasons import Rejected
+from floorlink.daemon.core.state import Event, Input
 
 if TYPE_CHECKING:
     from floorlink.daemon.core.state import State
@@ -25,7 +27,7 @@ Row = dict[str, Any]
 
 
 def is_check_event(etype: str) -> bool:
-    """One place that says which event types are a check's (the typed-events rename lands here)."""
+    """Which event types are a check's: the core's event registry says."""
     return etype in CHECK_EVENTS
 
 
@@ -72,7 +74,9 @@ class ClosedChecksPart:
     def decide(
         self, state: State, inp: Input
     ) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, Any]]:
-        raise Rejected(f"{inp.type!r} is not an input of the closed-checks projection", 422)
+        raise Rejected(
+            "unknown_type", f"{inp.type[:64]!r} is not an input of the closed-checks projection"
+        )
 
     def apply(self, event: Event) -> None:
         if self.state is None or not is_check_event(event.type):

@@ -365,7 +365,7 @@ class Engine:
                 self._enter_full(fatal)
                 return _refused(inp)
             raise StoreError(f"the store cannot be written: {fatal}") from fatal
-        return Committed(inp, Outcome("rejected", error, 500))
+        return Committed(inp, Outcome("rejected", error, "not_stored"))
 
     def _one(
         self,
@@ -380,13 +380,13 @@ class Engine:
                 prior = seen[key] if key in seen else known[key]
                 if prior is None:
                     return Committed(inp, Outcome("duplicate"))
-                return Committed(inp, Outcome("rejected", prior, 422))
+                return Committed(inp, Outcome("rejected", prior, "invalid_input"))
         if isinstance(inp, RejectInput):
             self.store.write_dead_letter(inp.source, inp.eid, inp.error, inp.payload, now)
             if inp.eid is not None:
                 self.store.write_rejected(inp.source, inp.eid, inp.type, inp.error, now)
                 seen[(inp.source, inp.eid)] = inp.error
-            return Committed(inp, Outcome("rejected", inp.error, 422))
+            return Committed(inp, Outcome("rejected", inp.error, "invalid_input"))
         outcome = self.state.process(inp, now)
         for fault in outcome.faults:
             log.error(
@@ -408,7 +408,7 @@ class Engine:
 
 def _refused(inp: Input | RejectInput) -> Committed:
     """Not stored because the disk is full: rejected, so the sender keeps it and sends it again."""
-    return Committed(inp, Outcome("rejected", DISK_FULL, 503))
+    return Committed(inp, Outcome("rejected", DISK_FULL, "store_full"))
 
 
 def _disk_full(exc: BaseException | None) -> bool:

@@ -25,6 +25,7 @@ import structlog
 from pydantic import Field
 
 from floorlink.daemon import metrics
+from floorlink.daemon.core.reasons import RETRY_LATER
 from floorlink.daemon.core.state import Input
 from floorlink.daemon.engine import Committed, RejectInput
 from floorlink.daemon.logs import Throttle
@@ -348,7 +349,7 @@ class ReceiptPipeline:
                 self._retry(entry, inp, tries, str(f.exception()))
             else:
                 outcome = f.result().outcome
-                if outcome.result == "rejected" and outcome.status >= 500:
+                if outcome.result == "rejected" and outcome.reason in RETRY_LATER:
                     self._retry(entry, inp, tries, outcome.error or "store unavailable")
                     return
                 entry["result"] = outcome.result

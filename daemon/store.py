@@ -25,6 +25,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from floorlink.daemon.core.events import upcast
 from floorlink.daemon.core.state import Effect, Event
 from floorlink.daemon.core.text import safe_text
 
@@ -294,7 +295,8 @@ class Store:
             (after,),
         )
         for seq, source, eid, etype, at, data in cur:
-            yield Event(source, eid, etype, at, json.loads(data), seq=seq)
+            # An older stored body is read at its type's current version (core/events.py).
+            yield Event(source, eid, etype, at, upcast(etype, json.loads(data)), seq=seq)
 
     def known(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], str | None]:
         """Which of these (source, eid) were seen: None for stored, the error for rejected.

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from floorlink.daemon.core.events import EVENTS, POS_EVENTS
 from floorlink.daemon.core.state import Input
 from floorlink.daemon.core.text import storable
 from floorlink.daemon.core.timeutil import parse_rfc3339
@@ -23,18 +24,9 @@ TERMINAL_RE = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 DECIMAL_RE = re.compile(r"^-?\d{1,9}(\.\d{1,4})?$")
 
 
-#: The event types a POS may send, and the fields each must carry beyond id, type and at.
-REQUIRED: dict[str, tuple[str, ...]] = {
-    "check.opened": ("check", "table"),
-    "check.updated": ("check", "guests"),
-    "check.items_added": ("check", "items"),
-    "check.course_fired": ("check", "course"),
-    "check.printed": ("check",),
-    "check.closed": ("check", "total"),
-    "check.voided": ("check",),
-    "check.transferred": ("check", "table"),
-    "table.cleared": ("table",),
-}
+#: The event types a POS may send, and the fields each must carry beyond id, type and at: read
+#: from the core's event registry, in the contract's order.
+REQUIRED: dict[str, tuple[str, ...]] = {t: EVENTS[t].required() for t in POS_EVENTS}
 
 Text64 = Annotated[str, Field(min_length=1, max_length=64)]
 

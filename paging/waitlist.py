@@ -18,7 +18,10 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
-from floorlink.daemon.core.state import Event, Input, Rejected, decide_host
+from floorlink.daemon.core import events as ev
+from floorlink.daemon.core.events import HostSeated, WaitlistPage, input_class, is_command
+from floorlink.daemon.core.reasons import Rejected
+from floorlink.daemon.core.state import Event, Input, decide_table
 from floorlink.daemon.core.timeutil import format_ms
 from floorlink.paging.quotes import MIN_MS, TableView, TurnTimes, quote_minutes
 
@@ -26,18 +29,6 @@ if TYPE_CHECKING:
     from floorlink.daemon.core.state import State
 
 EntryStatus = Literal["waiting", "paged", "seated", "left"]
-INPUTS = frozenset(
-    {
-        "waitlist.add",
-        "waitlist.page",
-        "waitlist.seat",
-        "waitlist.left",
-        "waitlist.due",
-        "pager.delivery",
-        "pager.reply",
-        "box.resumed",
-    }
-)
 #: Re-pages that fall due together go out this far apart: a burst of buzzes confuses the floor.
 REPAGE_SPACING_MS = 5_000
 #: The most a box-time shift may be (a box a year behind, corrected).
@@ -100,13 +91,18 @@ class WaitlistPart:
     # ---- deciding ------------------------------------------------------------------------
 
     def handles(self, itype: str) -> bool:
-        return itype in INPUTS
+        """Every registry command of the `waitlist` group: a new input is one registry entry."""
+        return is_command(itype, "waitlist")
 
     def decide(
         self, state: State, inp: Input
     ) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, Any]]:
+        cls = input_class(inp.type, "waitlist")
+        if cls is None:
+            raise Rejected("unknown_type", f"unknown waitlist action {inp.type[:64]!r}")
+        body = cls.parse(inp.data)  # the registry's checks first: fields and their types
         d = inp.data
-        if inp.type == "waitlist.add":
+        if inp.type == ev.WaitlistAdd.TYPE:
             party = check_party(d)
             entry_id = self._new_id(inp.eid)
             size = party["party_size"]
@@ -122,57 +118,56 @@ class WaitlistPart:
                 self.rules.combine_tables,
             )
             data = {"entry": entry_id} | party | {"quoted_minutes": quote}
-            return [("waitlist.added", data)], {"entry": entry_id}
-        if inp.type == "waitlist.due":
+            return [(ev.WaitlistAdded.TYPE, data)], {"entry": entry_id}
+        if inp.type == ev.WaitlistDue.TYPE:
             return self._due(inp.at), {}
-        if inp.type == "box.resumed":
+        if inp.type == ev.BoxResumed.TYPE:
             gap, why = d.get("gap_ms"), d.get("reason")
             if not isinstance(gap, int) or isinstance(gap, bool) or abs(gap) > MAX_SHIFT_MS:
-                raise Rejected(f"gap_ms: expected whole milliseconds within 400 days, got {gap!r}")
+                raise Rejected(
+                    "bad_field", f"gap_ms: expected whole milliseconds within 400 days, got {gap!r}"
+                )
             if why not in ("restart", "clock"):
-                raise Rejected(f'reason: expected "restart" or "clock", got {why!r}', 422)
-            return [("waitlist.shifted", {"gap_ms": gap, "reason": why})], {}
-        entry = self._entry(str(d.get("entry")))
-        if inp.type == "pager.delivery":
+                raise Rejected("bad_field", f'reason: expected "restart" or "clock", got {why!r}')
+            shifted = {"gap_ms": gap, "reason": why}
+            return [(ev.WaitlistShifted.TYPE, shifted)], {}
+        entry = self._entry(str(getattr(body, "entry", "")))
+        if inp.type == ev.PagerDelivery.TYPE:
             step, n = d.get("state"), d.get("n")
             if step not in DELIVERY_STATES or not isinstance(n, int) or isinstance(n, bool):
-                raise Rejected(f"a delivery report needs a known state and a page number: {d}", 422)
+                raise Rejected(
+                    "bad_field",
+                    f"a delivery report needs a known state and a page number: {d}"[:300],
+                )
             detail = str(d.get("detail") or "")[:200]
             data = {"entry": entry.id, "n": n, "state": step, "detail": detail}
-            return [("waitlist.delivery", data)], {"entry": entry.id}
-        if inp.type == "pager.reply":
+            return [(ev.WaitlistDelivery.TYPE, data)], {"entry": entry.id}
+        if inp.type == ev.PagerReply.TYPE:
             if entry.status not in ("waiting", "paged"):
-                raise Rejected(f"{entry.name}'s party is already {entry.status}.")
+                raise Rejected("wrong_status", f"{entry.name}'s party is already {entry.status}.")
             answer = str(d.get("answer", "")).strip()
             if answer == "1":
-                return [("waitlist.replied", {"entry": entry.id, "reply": "on_my_way"})], {
-                    "entry": entry.id
-                }
+                replied = {"entry": entry.id, "reply": "on_my_way"}
+                return [(ev.WaitlistReplied.TYPE, replied)], {"entry": entry.id}
             if answer == "9":
                 left = {"entry": entry.id, "reason": "guest_cancelled"}
-                return [("waitlist.left", left)], {"entry": entry.id}
-            raise Rejected("A reply is 1 (on my way) or 9 (cancel).", 422)
-        if inp.type == "waitlist.page":
+                return [(ev.WaitlistLeftEvent.TYPE, left)], {"entry": entry.id}
+            raise Rejected("bad_field", "A reply is 1 (on my way) or 9 (cancel).")
+        if isinstance(body, WaitlistPage):
             if entry.status not in ("waiting", "paged"):
-                raise Rejected(f"{entry.name}'s party is already {entry.status}.")
-            reason = "auto" if d.get("reason") == "auto" else "host"
-            table = d.get("table") if isinstance(d.get("table"), str) else None
-            return [("waitlist.paged", self._page(entry, reason, table))], {"entry": entry.id}
-        if inp.type == "waitlist.seat":
+                raise Rejected("wrong_status", f"{entry.name}'s party is already {entry.status}.")
+            reason = "auto" if body.reason == "auto" else "host"
+            return [(ev.WaitlistPaged.TYPE, self._page(entry, reason, body.table))], {
+                "entry": entry.id
+            }
+        if inp.type == ev.WaitlistSeat.TYPE:
             tid = str(d.get("table"))
             if entry.status not in ("waiting", "paged"):
-                raise Rejected(f"{entry.name}'s party is already {entry.status}.")
-            spec = state.floor.specs.get(tid)
-            if spec is None:
-                raise Rejected(f"There is no table {tid}.", 404)
-            if entry.party_size > spec.seats:
-                raise Rejected(
-                    f"{entry.name}'s party of {entry.party_size} does not fit table {tid} "
-                    f"({spec.seats} seats)."
-                )
-            seat = decide_host(
+                raise Rejected("wrong_status", f"{entry.name}'s party is already {entry.status}.")
+            # The floor's own rules, as for the host's seat action (size, status).
+            seat = decide_table(
                 state.floor,
-                "host.seated",
+                HostSeated.TYPE,
                 {
                     "table": tid,
                     "party_size": entry.party_size,
@@ -181,15 +176,16 @@ class WaitlistPart:
                     "source": "waitlist",
                 },
             )
-            return [
-                ("waitlist.seated", {"entry": entry.id, "table": tid}),
-                ("host.seated", seat),
-            ], {"entry": entry.id}
-        if inp.type == "waitlist.left":
+            return [(ev.WaitlistSeated.TYPE, {"entry": entry.id, "table": tid}), *seat], {
+                "entry": entry.id
+            }
+        if inp.type == ev.WaitlistLeft.TYPE:
             if entry.status in ("seated", "left"):
-                raise Rejected(f"{entry.name}'s party is already {entry.status}.")
-            return [("waitlist.left", {"entry": entry.id, "reason": "host"})], {"entry": entry.id}
-        raise Rejected(f"unknown waitlist action {inp.type!r}", 422)
+                raise Rejected("wrong_status", f"{entry.name}'s party is already {entry.status}.")
+            left = {"entry": entry.id, "reason": "host"}
+            return [(ev.WaitlistLeftEvent.TYPE, left)], {"entry": entry.id}
+        # A command registered for this part that it does not decide yet.
+        raise Rejected("unknown_type", f"the waitlist does not take {inp.type[:64]!r} yet")
 
     def _new_id(self, eid: str) -> str:
         base = "w-" + "".join(c for c in eid if c.isalnum())[-6:].lower()
@@ -202,7 +198,7 @@ class WaitlistPart:
     def _entry(self, entry_id: str) -> Entry:
         entry = self.entries.get(entry_id)
         if entry is None:
-            raise Rejected(f"There is no waitlist entry {entry_id}.", 404)
+            raise Rejected("unknown_entry", f"There is no waitlist entry {entry_id[:64]}.")
         return entry
 
     def _page(self, entry: Entry, reason: str, table: str | None) -> dict[str, Any]:
@@ -224,12 +220,12 @@ class WaitlistPart:
             if entry.last_paged_at + repage > at:
                 continue
             if entry.pages >= self.rules.max_pages:
-                events.append(("waitlist.left", {"entry": entry.id, "reason": "no_show"}))
+                events.append((ev.WaitlistLeftEvent.TYPE, {"entry": entry.id, "reason": "no_show"}))
             elif spaced:
-                events.append(("waitlist.paged", self._page(entry, "repage", entry.table)))
+                events.append((ev.WaitlistPaged.TYPE, self._page(entry, "repage", entry.table)))
                 spaced = False
         if not events:
-            raise Rejected("nothing is due", 409)
+            raise Rejected("nothing_due", "nothing is due")
         return events
 
     # ---- folding -------------------------------------------------------------------------
@@ -237,7 +233,7 @@ class WaitlistPart:
     def apply(self, event: Event) -> None:
         d = event.data
         t = event.type
-        if t == "waitlist.added":
+        if t == ev.WaitlistAdded.TYPE:
             self.entries[d["entry"]] = Entry(
                 id=d["entry"],
                 name=d["name"],
@@ -248,7 +244,7 @@ class WaitlistPart:
                 added_at=event.at,
                 quoted_minutes=int(d["quoted_minutes"]),
             )
-        elif t == "waitlist.paged":
+        elif t == ev.WaitlistPaged.TYPE:
             e = self.entries[d["entry"]]
             e.status = "paged"
             e.pages = int(d["n"])
@@ -262,15 +258,15 @@ class WaitlistPart:
                 self._record_error(e, event.at)
             if d.get("table"):
                 e.table = d["table"]
-        elif t == "waitlist.seated":
+        elif t == ev.WaitlistSeated.TYPE:
             e = self.entries[d["entry"]]
             if e.first_paged_at is None:
                 self._record_error(e, event.at)
             e.status, e.table, e.done_at = "seated", d["table"], event.at
-        elif t == "waitlist.left":
+        elif t == ev.WaitlistLeftEvent.TYPE:
             e = self.entries[d["entry"]]
             e.status, e.done_at = "left", event.at
-        elif t == "waitlist.shifted":
+        elif t == ev.WaitlistShifted.TYPE:
             # The box's time moved (it was down, or its wall clock was corrected): move every
             # live party's times with it, so waits and timers stand where they stood.
             gap = int(d["gap_ms"])
@@ -282,9 +278,9 @@ class WaitlistPart:
                     e.first_paged_at += gap
             if self.last_repage_at is not None:
                 self.last_repage_at += gap
-        elif t == "waitlist.replied":
+        elif t == ev.WaitlistReplied.TYPE:
             self.entries[d["entry"]].reply = d.get("reply")
-        elif t == "waitlist.delivery":
+        elif t == ev.WaitlistDelivery.TYPE:
             e = self.entries[d["entry"]]
             if int(d["n"]) >= e.pages:  # a late report of an older page changes nothing
                 e.delivery, e.delivery_detail = d["state"], d.get("detail") or None
@@ -329,7 +325,7 @@ class WaitlistPart:
         effects: list[tuple[str, str, str, dict[str, Any]]] = []
         paged = self.entries.get(str(event.data.get("entry")))
         phone = paged.phone if paged is not None and self.rules.text_paging else None
-        if event.type == "waitlist.paged" and (event.data.get("pager") or phone):
+        if event.type == ev.WaitlistPaged.TYPE and (event.data.get("pager") or phone):
             d = event.data
             payload = {"entry": d["entry"], "pager": d["pager"], "alert": self.rules.alert_type}
             payload["n"] = d["n"]
@@ -349,7 +345,7 @@ class WaitlistPart:
                 Input(
                     "auto",
                     f"page:{event.seq}:{tid}",
-                    "waitlist.page",
+                    ev.WaitlistPage.TYPE,
                     event.at,
                     {"entry": entry.id, "table": tid, "reason": "auto"},
                 )
@@ -406,24 +402,32 @@ def check_party(d: Mapping[str, Any]) -> dict[str, Any]:
     never log an entry it could not page or quote (a 422 with a sentence, not a crash)."""
     name = d.get("name")
     if not isinstance(name, str) or not name.strip() or len(name) > 80:
-        raise Rejected("A waitlist entry needs a name (1-80 characters).", 422)
+        raise Rejected(
+            "missing_field" if name is None else "bad_field",
+            "A waitlist entry needs a name (1-80 characters).",
+        )
     size = d.get("party_size")
     if isinstance(size, float) and size.is_integer():
         size = int(size)
     if not isinstance(size, int) or isinstance(size, bool) or not 1 <= size <= MAX_PARTY:
-        raise Rejected(f"Party size must be a whole number from 1 to {MAX_PARTY}.", 422)
+        raise Rejected(
+            "missing_field" if size is None else "bad_field",
+            f"Party size must be a whole number from 1 to {MAX_PARTY}.",
+        )
     pager = d.get("pager")
     if isinstance(pager, float) and pager.is_integer():
         pager = int(pager)
     if pager is not None and (
         not isinstance(pager, int) or isinstance(pager, bool) or not 1 <= pager <= MAX_PAGER
     ):
-        raise Rejected(f"Pager number must be from 1 to {MAX_PAGER}.", 422)
+        raise Rejected("bad_field", f"Pager number must be from 1 to {MAX_PAGER}.")
     party: dict[str, Any] = {"name": name, "party_size": size, "pager": pager}
     for key, limit in (("phone", 32), ("notes", 500)):
         value = d.get(key)
         if value is not None and (not isinstance(value, str) or len(value) > limit):
-            raise Rejected(f"{key.capitalize()} must be text of at most {limit} characters.", 422)
+            raise Rejected(
+                "bad_field", f"{key.capitalize()} must be text of at most {limit} characters."
+            )
         party[key] = value
     return party
 

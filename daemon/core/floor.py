@@ -24,28 +24,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-COURSES = ("apps", "entrees", "dessert")
-STATUSES = ("available", "reserved", "seated", "check_dropped", "bussing", "blocked")
-
-Status = Literal["available", "reserved", "seated", "check_dropped", "bussing", "blocked"]
-
-#: Event types the floor folds. Anything else is ignored by the floor (other parts may fold it).
-CHECK_EVENTS = frozenset(
-    {
-        "check.opened",
-        "check.updated",
-        "check.items_added",
-        "check.course_fired",
-        "check.printed",
-        "check.closed",
-        "check.voided",
-        "check.transferred",
-    }
-)
-TABLE_EVENTS = frozenset(
-    {"table.cleared", "host.seated", "host.cleared", "host.blocked", "host.unblocked"}
-)
-HOLD_EVENTS = frozenset({"table.held", "table.released"})
+from floorlink.daemon.core import events as ev
+from floorlink.daemon.core.events import CHECK_EVENTS, COURSES, HOLD_EVENTS, TABLE_EVENTS
+from floorlink.daemon.core.rules import STATUSES as STATUSES
+from floorlink.daemon.core.rules import Seen, Status, status_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +182,7 @@ class TableState:
     party: Party | None = None
     blocked_reason: str | None = None
     held_for: str | None = None
+    blocked: bool = False  # a block is set (it shows only when nobody is at the table)
 
 
 @dataclass(slots=True)
@@ -250,32 +233,32 @@ class Floor:
         if facts is None:
             facts = self.checks[number] = CheckFacts(number)
         before = {seg.table for seg in facts.segments()}
-        if etype == "check.opened":
+        if etype == ev.CheckOpened.TYPE:
             candidate = (at, key, str(data["table"]))
             if facts.opened is None or candidate < facts.opened:
                 facts.opened = candidate
                 facts.opened_guests = data.get("guests")
                 facts.server = data.get("server")
-        elif etype == "check.updated":
+        elif etype == ev.CheckUpdated.TYPE:
             if data.get("guests") is not None:
                 update = (at, key, int(data["guests"]))
                 if facts.guests is None or update[:2] > facts.guests[:2]:
                     facts.guests = update
-        elif etype == "check.items_added":
+        elif etype == ev.CheckItemsAdded.TYPE:
             facts.items[key] = list(data.get("items", []))
-        elif etype == "check.course_fired":
+        elif etype == ev.CheckCourseFired.TYPE:
             course = str(data["course"])
             facts.courses[course] = min(at, facts.courses.get(course, at))
-        elif etype == "check.printed":
+        elif etype == ev.CheckPrinted.TYPE:
             facts.printed_at = at if facts.printed_at is None else min(at, facts.printed_at)
-        elif etype == "check.closed":
+        elif etype == ev.CheckClosed.TYPE:
             if facts.closed_at is None or at < facts.closed_at:
                 facts.closed_at = at
                 facts.total = data.get("total")
                 facts.tip = data.get("tip")
-        elif etype == "check.voided":
+        elif etype == ev.CheckVoided.TYPE:
             facts.voided_at = at if facts.voided_at is None else min(at, facts.voided_at)
-        elif etype == "check.transferred":
+        elif etype == ev.CheckTransferred.TYPE:
             facts.transfers[key] = (at, str(data["table"]))
         return self._reindex(facts, before)
 
@@ -306,7 +289,7 @@ class Floor:
         tid = str(data["table"])
         if tid not in self.specs:
             return set()
-        if etype in ("table.cleared", "host.cleared"):
+        if etype in (ev.TableCleared.TYPE, ev.HostCleared.TYPE):
             self.cleared_at[tid] = max(self.cleared_at.get(tid, at), at)
             self.freed_at[tid] = max(self.freed_at.get(tid, at), at)
             self.live[tid] = {
@@ -314,7 +297,7 @@ class Floor:
                 for n in self.live[tid]
                 if any(s.table == tid and self._matters(s) for s in self.checks[n].segments())
             }
-        elif etype == "host.seated":
+        elif etype == ev.HostSeated.TYPE:
             self.parties[tid] = Party(
                 at=at,
                 size=int(data["party_size"]),
@@ -324,14 +307,14 @@ class Floor:
                 waitlist=data.get("waitlist"),
                 vip=bool(data.get("vip", False)),
             )
-        elif etype == "host.blocked":
+        elif etype == ev.HostBlocked.TYPE:
             self.blocked[tid] = (data.get("reason"), at)
-        elif etype == "host.unblocked":
+        elif etype == ev.HostUnblocked.TYPE:
             if self.blocked.pop(tid, None) is not None:
                 self.freed_at[tid] = max(self.freed_at.get(tid, at), at)
-        elif etype == "table.held":
+        elif etype == ev.TableHeld.TYPE:
             self.held[tid] = (str(data["reservation"]), at)
-        elif etype == "table.released":
+        elif etype == ev.TableReleased.TYPE:
             held = self.held.get(tid)
             if held is not None and held[0] == data.get("reservation"):
                 del self.held[tid]
@@ -368,21 +351,29 @@ class Floor:
         extras: dict[str, Any] = {
             "blocked_reason": blocked[0] if blocked else None,
             "held_for": held[0] if held else None,
+            "blocked": blocked is not None,
         }
-        if open_checks:
+        status = status_of(
+            Seen(
+                open_checks=bool(open_checks),
+                all_printed=all(f.printed_at is not None for _, f in open_checks),
+                party=party is not None,
+                finished=bool(finished),
+                blocked=blocked is not None,
+                held=held is not None,
+            )
+        )
+        if open_checks:  # seated or check_dropped
             open_checks.sort(key=lambda sc: (sc[0].start, sc[1].number))
             first_seg, first = open_checks[0]
-            all_printed = all(f.printed_at is not None for _, f in open_checks)
             fired = [
                 (COURSES.index(f.course), f.courses[f.course]) for _, f in open_checks if f.course
             ]
             course_rank, course_at = max(fired) if fired else (None, None)
             sizes = [f.party_size for _, f in open_checks if f.party_size is not None]
-            if all_printed:
-                status: Status = "check_dropped"
+            if status == "check_dropped":
                 since = max(f.printed_at or 0 for _, f in open_checks)
             else:
-                status = "seated"
                 since = first_seg.start if party is None else min(first_seg.start, party.at)
             return TableState(
                 id=tid,
@@ -396,19 +387,20 @@ class Floor:
                 party=party,
                 **extras,
             )
-        if party is not None:
+        if party is not None:  # seated by the host
             return TableState(
-                id=tid, status="seated", since=party.at, guests=party.size, party=party, **extras
+                id=tid, status=status, since=party.at, guests=party.size, party=party, **extras
             )
-        if finished:
-            return TableState(
-                id=tid, status="bussing", since=max(s.end or s.start for s in finished), **extras
-            )
-        if blocked is not None:
-            return TableState(id=tid, status="blocked", since=blocked[1], **extras)
-        if held is not None:
-            return TableState(id=tid, status="reserved", since=held[1], **extras)
-        return TableState(id=tid, status="available", since=self.freed_at.get(tid), **extras)
+        free_since: int | None
+        if status == "bussing":
+            free_since = max(s.end or s.start for s in finished)
+        elif status == "blocked":
+            free_since = blocked[1] if blocked else None
+        elif status == "reserved":
+            free_since = held[1] if held else None
+        else:
+            free_since = self.freed_at.get(tid)
+        return TableState(id=tid, status=status, since=free_since, **extras)
 
     def prune(self, before: int) -> int:
         """Forget checks that ended before `before` (epoch ms) and no longer matter to any table,

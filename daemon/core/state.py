@@ -18,7 +18,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
-from floorlink.daemon.core.floor import CHECK_EVENTS, HOLD_EVENTS, Floor, TableSpec
+from floorlink.daemon.core.decide import decide_floor
+from floorlink.daemon.core.decide import decide_table as decide_table
+from floorlink.daemon.core.events import EVENTS, upcast
+from floorlink.daemon.core.floor import Floor, TableSpec
+from floorlink.daemon.core.reasons import Rejected as Rejected
 from floorlink.daemon.core.view import table_object
 
 Result = Literal["accepted", "duplicate", "rejected"]
@@ -65,23 +69,17 @@ class Effect:
 
 @dataclass(slots=True)
 class Outcome:
+    """What became of an input. A rejection carries `reason` (a code of core/reasons.py) and
+    `error` (a sentence), and nothing else: no events, no effects, the state untouched."""
+
     result: Result
     error: str | None = None
-    status: int = 200
+    reason: str | None = None
     events: list[Event] = field(default_factory=list)
     effects: list[Effect] = field(default_factory=list)
     changed_tables: list[str] = field(default_factory=list)
     body: dict[str, Any] = field(default_factory=dict)
     faults: list[str] = field(default_factory=list)  # a part failed to react: logged by the shell
-
-
-class Rejected(Exception):
-    """An input the state cannot take: becomes a `rejected` ack or a 4xx, never a crash."""
-
-    def __init__(self, error: str, status: int = 409) -> None:
-        super().__init__(error)
-        self.error = error
-        self.status = status
 
 
 class Part(Protocol):
@@ -95,7 +93,7 @@ class Part(Protocol):
         self, state: State, inp: Input
     ) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, Any]]:
         """Validate an input this part handles: the (type, data) events to log, and a reply body.
-        Raise Rejected when it cannot be taken."""
+        Raise Rejected when it cannot be taken, and nothing else: deciding is total."""
         ...
 
     def apply(self, event: Event) -> None: ...
@@ -137,9 +135,7 @@ class State:
         try:
             decided, body = self._decide(inp)
         except Rejected as exc:
-            return Outcome("rejected", exc.error, exc.status)
-        except Exception as exc:  # deciding changes nothing, so a bug here can be refused
-            return Outcome("rejected", f"internal error while deciding: {exc!r}", 500)
+            return Outcome("rejected", exc.error, exc.reason)
         outcome = Outcome("accepted", body=body)
         pending: list[tuple[Input, list[tuple[str, dict[str, Any]]]]] = [(inp, decided)]
         while pending:
@@ -176,8 +172,9 @@ class State:
     def _decide(self, inp: Input) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, Any]]:
         for part in self.parts:
             if part.handles(inp.type):
-                return part.decide(self, inp)
-        return decide_floor(self.floor, inp), {}
+                events, body = part.decide(self, inp)
+                return [_registered(etype, data) for etype, data in events], body
+        return decide_floor(self.floor, inp.type, inp.data), {}
 
     def _table_effect(self, event: Event, tid: str) -> Effect:
         obj = self.table_object(tid)
@@ -195,6 +192,9 @@ class State:
         """Fold one logged event; the ids of the tables whose state changed."""
         if event.seq <= self.seq:
             raise ValueError(f"event seq {event.seq} is not after {self.seq}")
+        data = upcast(event.type, event.data)  # an older stored body, at its current version
+        if data is not event.data:
+            event = replace(event, data=data)
         self.seq = event.seq
         changed = self.floor.apply(event.type, event.key, event.at, event.data)
         if event.seq % PRUNE_EVERY == 0:
@@ -243,47 +243,11 @@ class State:
                 part.load_json(raw["parts"][part.name])
 
 
-# ---- deciding floor inputs -----------------------------------------------------------------
-
-HOST_TABLE_COMMANDS = frozenset({"host.seated", "host.cleared", "host.blocked", "host.unblocked"})
-
-
-def decide_floor(floor: Floor, inp: Input) -> list[tuple[str, dict[str, Any]]]:
-    """Validate a POS event or a host table command; the event to log, or Rejected."""
-    data = dict(inp.data)
-    itype = inp.type
-    if itype in CHECK_EVENTS or itype == "table.cleared":
-        guests = data.get("guests")
-        if guests is not None and (type(guests) is not int or guests < 1):
-            raise Rejected(f"guests: expected an integer >= 1, got {guests!r}", 422)
-        table = data.get("table")
-        if table is not None and table not in floor.specs:
-            raise Rejected(f"unknown table {table!r}: not in this site's config", 422)
-        return [(itype, data)]
-    if itype in HOLD_EVENTS:  # from the reservations part and its timers, never from a POS
-        if data.get("table") not in floor.specs:
-            raise Rejected(f"unknown table {data.get('table')!r}", 422)
-        return [(itype, data)]
-    if itype in HOST_TABLE_COMMANDS:
-        return [(itype, decide_host(floor, itype, data))]
-    raise Rejected(f"unknown event type {itype!r}", 422)
-
-
-def decide_host(floor: Floor, itype: str, data: dict[str, Any]) -> dict[str, Any]:
-    tid = str(data.get("table"))
-    if tid not in floor.specs:
-        raise Rejected(f"There is no table {tid}.", 404)
-    state = floor.states[tid]
-    checks = ", ".join(state.checks)
-    if itype == "host.seated":
-        if state.status == "blocked":
-            raise Rejected(f"Table {tid} is blocked: unblock it first.")
-        if state.status == "bussing":
-            raise Rejected(f"Table {tid} is being bussed: clear it first.")
-        if state.party is not None:
-            raise Rejected(f"Table {tid} is already seated.")
-    elif itype == "host.cleared" and state.checks:
-        raise Rejected(f"Table {tid} still has check {checks} open on the POS: close it there.")
-    elif itype == "host.blocked" and state.status in ("seated", "check_dropped"):
-        raise Rejected(f"Table {tid} is seated: it can be blocked once it is free.")
-    return data
+def _registered(etype: str, data: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A part's event as the registry logs it: nothing unregistered or mistyped enters the log
+    (a part's bug becomes a refusal before anything is folded, never a half-applied input)."""
+    cls = EVENTS.get(etype)
+    if cls is None:
+        raise Rejected("unknown_type", f"a part decided an unregistered event type {etype!r}")
+    cls.parse(data)
+    return etype, cls.stored(data)

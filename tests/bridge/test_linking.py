@@ -17,6 +17,7 @@ from floorlink.bridge.reservations import (
     next_due,
     upcoming_view,
 )
+from floorlink.daemon.app import status_for
 from floorlink.daemon.config import ConfigError, parse_config
 from floorlink.daemon.names import TableNames, fold
 
@@ -103,10 +104,13 @@ def test_the_host_relinks_and_unlinks_and_auto_never_overrides_the_host() -> Non
     assert box.part.links["r-1"] == {"check": "78", "confidence": 1.0, "by": "host"}
     refused = box("reservation.link", 41, "auto", reservation="r-1", check="77", by="auto")
     assert refused.result == "rejected" and "linked by the host" in (refused.error or "")
-    assert box("reservation.link", 41, "host", reservation="r-1", check="nope").status == 404
+    assert (
+        status_for(box("reservation.link", 41, "host", reservation="r-1", check="nope").reason)
+        == 404
+    )
     assert box("reservation.unlink", 42, "host", reservation="r-1").result == "accepted"
     assert "r-1" not in box.part.links
-    assert box("reservation.unlink", 43, "host", reservation="r-1").status == 404
+    assert status_for(box("reservation.unlink", 43, "host", reservation="r-1").reason) == 404
     assert link_stats(box.part)["share"] == 0.0
 
 
@@ -136,8 +140,10 @@ def test_a_partial_arrival_holds_the_table_without_starting_the_turn() -> None:
     box.pull(111, res("r-2", 130, "1"))
     out = box("reservation.partial", 125, "host", reservation="r-2", table="1", arrived=4)
     assert box.status("1") == "seated"
-    assert box("reservation.partial", 126, "host", reservation="r-2", table="2", arrived=1).status
-    assert box("reservation.partial", 126, "host", reservation="zz", table="2", arrived=1).status
+    seated = box("reservation.partial", 126, "host", reservation="r-2", table="2", arrived=1)
+    assert seated.result == "rejected" and status_for(seated.reason) == 409
+    unknown = box("reservation.partial", 126, "host", reservation="zz", table="2", arrived=1)
+    assert unknown.result == "rejected" and status_for(unknown.reason) == 404
 
 
 def test_a_no_show_is_told_to_the_reservation_system() -> None:

@@ -188,12 +188,13 @@ async def test_seating_a_booking_made_a_moment_ago_pulls_it_at_once(
     app = await started(tmp_path, broker, cloud_section(resos, interval=3600))
     try:
         await until(lambda: len(resos.gets) >= 1)
-        resos.book("bk-new", **booking(5, tables=[{"name": "3"}]))
+        # table 5 has 4 seats (table 3 has 2: a party of 4 is refused there, by every entrance)
+        resos.book("bk-new", **booking(5, tables=[{"name": "5"}]))
         started_at = time.monotonic()
-        res = await app.command(SeatParty("3", 4, reservation="bk-new"))
+        res = await app.command(SeatParty("5", 4, reservation="bk-new"))
         assert res.ok, res.error
         assert time.monotonic() - started_at < 3600  # not the hour-long pull interval
-        assert app.engine.tables["3"]["party"]["reservation"] == "bk-new"
+        assert app.engine.tables["5"]["party"]["reservation"] == "bk-new"
         # a reservation that does not exist anywhere is still answered, after the pull
         res = await app.command(SeatParty("4", 2, reservation="nope"))
         assert not res.ok and res.status == 404 and res.error == "There is no reservation nope."

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from fnmatch import fnmatch
 from pathlib import Path
 
 from floorlink.daemon import topics
@@ -62,3 +63,30 @@ def test_openapi_documents_every_api_route() -> None:
     )
     assert not undocumented
     assert documented <= routes
+
+
+def test_generated_documents_are_current() -> None:
+    """docs/table-rules.md and docs/events.md are rendered from the core's tables: run
+    `make docs` after changing a rule or an event type."""
+    from floorlink.daemon.docgen import GENERATED
+
+    for path, make in GENERATED.items():
+        assert path.read_text() == make(), f"{path.name} is stale: run `make docs`"
+
+
+def test_every_pos_event_type_is_documented_for_terminals() -> None:
+    """The MQTT document lists exactly the POS types of the registry, with their fields."""
+    from floorlink.daemon.core.events import EVENTS, POS_EVENTS
+
+    doc = (ROOT / "docs" / "mqtt.md").read_text()
+    row = next(line for line in doc.splitlines() if line.startswith("| type |"))
+    assert re.findall(r"`([a-z_.]+)`", row) == list(POS_EVENTS)
+    where: dict[str, list[str]] = {}
+    for line in doc.splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 4 and not line.startswith("|---"):
+            for name in cells[0].split(", "):
+                where[name] = re.findall(r"[a-z_]+\.[a-z_*]+", cells[2])
+    for etype in POS_EVENTS:
+        for field in EVENTS[etype].field_names():
+            assert any(fnmatch(etype, pat) for pat in where.get(field, [])), (etype, field)

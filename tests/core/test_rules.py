@@ -5,9 +5,14 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
 from helpers import Feed
 
 import floorlink.daemon.core as core_pkg
+from floorlink.bridge import reservations
+from floorlink.daemon import closed_checks
+from floorlink.daemon.app import status_for
+from floorlink.paging import quotes, waitlist
 
 
 def test_check_lifecycle() -> None:
@@ -111,12 +116,12 @@ def test_host_seat_clear_block() -> None:
     assert f("host.seated", 0, table="1", party_size=2, name="Kim").result == "accepted"
     assert f.status("1") == "seated" and f.obj("1")["party"]["name"] == "Kim"
     again = f("host.seated", 1, table="1", party_size=2)
-    assert again.result == "rejected" and again.status == 409
+    assert again.result == "rejected" and status_for(again.reason) == 409
     blocked = f("host.blocked", 2, table="1")
     assert blocked.result == "rejected"
     assert f("host.cleared", 3, table="1").result == "accepted"
     assert f.status("1") == "available"
-    assert f("host.seated", 4, table="nope", party_size=2).status == 404
+    assert status_for(f("host.seated", 4, table="nope", party_size=2).reason) == 404
 
 
 def test_host_cannot_clear_a_table_with_an_open_check() -> None:
@@ -146,9 +151,28 @@ def test_seq_grows_on_every_change() -> None:
     assert f.obj("1")["seq"] > s1 and f.obj("2")["seq"] > s1
 
 
+#: Every pure part, wherever it lives: the core, and the waitlist's and reservations' folds.
+PURE = [
+    *sorted(Path(core_pkg.__file__).parent.glob("*.py")),
+    Path(waitlist.__file__),
+    Path(quotes.__file__),
+    Path(reservations.__file__),
+    Path(closed_checks.__file__),
+]
+#: Clock, randomness and I/O: no pure part may import these.
+FORBIDDEN_MODULES = {
+    "asyncio", "sqlite3", "socket", "aiohttp", "aiomqtt", "paho", "serial", "time", "random",
+    "secrets", "uuid", "os", "pathlib", "io", "shutil", "tempfile", "subprocess", "threading",
+    "concurrent", "selectors", "ssl", "http", "urllib", "requests", "logging", "structlog",
+    "signal", "sys", "glob", "multiprocessing", "sqlite_utils", "prometheus_client",
+}  # fmt: skip
+#: Clock reads through an allowed module (datetime is fine for arithmetic on given times).
+FORBIDDEN_CALLS = {"now", "utcnow", "today", "time", "monotonic", "perf_counter"}
+FORBIDDEN_BUILTINS = {"open", "print", "input", "exec", "eval", "__import__"}
+
+
 def test_core_imports_no_io() -> None:
-    forbidden = {"asyncio", "sqlite3", "socket", "aiohttp", "aiomqtt", "paho", "serial", "time"}
-    for path in Path(core_pkg.__file__).parent.glob("*.py"):
+    for path in PURE:
         tree = ast.parse(path.read_text())
         for node in ast.walk(tree):
             names: list[str] = []
@@ -157,4 +181,24 @@ def test_core_imports_no_io() -> None:
             elif isinstance(node, ast.ImportFrom) and node.module:
                 names = [node.module]
             for name in names:
-                assert name.split(".")[0] not in forbidden, f"{path.name} imports {name}"
+                assert name.split(".")[0] not in FORBIDDEN_MODULES, f"{path.name} imports {name}"
+            if isinstance(node, ast.Call):
+                fn = node.func
+                if isinstance(fn, ast.Attribute):
+                    assert fn.attr not in FORBIDDEN_CALLS, f"{path.name}:{node.lineno} .{fn.attr}()"
+                elif isinstance(fn, ast.Name):
+                    assert fn.id not in FORBIDDEN_BUILTINS, f"{path.name}:{node.lineno} {fn.id}()"
+
+
+def test_the_purity_check_catches_a_clock_read(tmp_path: Path) -> None:
+    """The checker itself: a module that reads the clock or opens a file is caught."""
+    for source in ("import time\n", "from datetime import datetime\nx = datetime.now()\n",
+                   "open('x')\n", "from os import path\n"):  # fmt: skip
+        bad = tmp_path / "bad.py"
+        bad.write_text(source)
+        PURE.append(bad)
+        try:
+            with pytest.raises(AssertionError):
+                test_core_imports_no_io()
+        finally:
+            PURE.remove(bad)

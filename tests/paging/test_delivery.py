@@ -16,6 +16,7 @@ import pytest
 from helpers import MIN, SPECS, TZ
 
 from floorlink.daemon import metrics
+from floorlink.daemon.app import status_for
 from floorlink.daemon.core.state import Input, State
 from floorlink.daemon.engine import Committed, Engine, now_ms
 from floorlink.daemon.store import Store
@@ -352,7 +353,7 @@ def test_delivery_steps_are_logged_folded_and_kept_off_the_cloud() -> None:
     assert [e.type for e in out.events] == ["waitlist.delivery"] and out.effects == []
     assert wl.entries[entry].delivery == "acknowledged"
     bad = state.process(Input("pager", "x", "pager.delivery", t, step | {"state": "lost"}))
-    assert bad.result == "rejected" and bad.status == 422
+    assert bad.result == "rejected" and status_for(bad.reason) == 422
     late = {"entry": entry, "n": 0, "state": "failed", "detail": "old"}
     state.process(Input("pager", "l", "pager.delivery", t, late))
     assert wl.entries[entry].delivery == "acknowledged"  # an older page's report changes nothing
