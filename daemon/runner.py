@@ -13,6 +13,7 @@ import structlog
 from aiohttp import web
 
 from floorlink.daemon.app import App
+from floorlink.daemon.component import Component
 from floorlink.daemon.http import HttpSettings, make_app, runner_options
 from floorlink.daemon.logs import configure_logging, register_secret
 from floorlink.daemon.notify import notify, watchdog_interval
@@ -21,7 +22,6 @@ from floorlink.daemon.store import StoreError, one_line
 
 if TYPE_CHECKING:
     from floorlink.daemon.config import Config
-    from floorlink.daemon.discovery import Advertiser
 
 log = structlog.get_logger(__name__)
 
@@ -42,16 +42,54 @@ def http_settings(config: Config) -> HttpSettings:
     )
 
 
-async def start_http(app: App, config: Config) -> web.AppRunner:
-    settings = http_settings(config)
-    runner = web.AppRunner(
-        make_app(app, settings), access_log=None, handle_signals=False, **runner_options(settings)
-    )
-    await runner.setup()
-    site = web.TCPSite(runner, config.http.host, config.http.port, reuse_address=True)
-    await site.start()
-    log.info("http listening", host=config.http.host, port=config.http.port)
-    return runner
+class HttpServer(Component):
+    """The local API and the host-stand page, supervised like every other part: a port that
+    cannot be bound is retried with backoff and shown, not a crash."""
+
+    name = "http"
+
+    def __init__(self, app: App, config: Config) -> None:
+        self.app, self.config = app, config
+        self.runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        settings = http_settings(self.config)
+        runner = web.AppRunner(
+            make_app(self.app, settings),
+            access_log=None,
+            handle_signals=False,
+            **runner_options(settings),
+        )
+        await runner.setup()
+        self.runner = runner
+        http = self.config.http
+        await web.TCPSite(runner, http.host, http.port, reuse_address=True).start()
+        log.info("http listening", host=http.host, port=http.port)
+
+    async def stop(self) -> None:
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
+
+
+class Discovery(Component):
+    """Zeroconf: terminals and tablets find the box (only when it listens beyond loopback)."""
+
+    name = "discovery"
+
+    def __init__(self, config: Config) -> None:
+        from floorlink.daemon.discovery import Advertiser
+
+        local_broker = config.mqtt.host in ("127.0.0.1", "localhost")
+        self.advertiser = Advertiser(
+            config.site.id, config.http.port, config.mqtt.port if local_broker else None
+        )
+
+    async def start(self) -> None:
+        await self.advertiser.start()
+
+    async def stop(self) -> None:
+        await self.advertiser.stop()
 
 
 async def run_daemon(config: Config) -> int:
@@ -64,22 +102,15 @@ async def run_daemon(config: Config) -> int:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     app = App(config)
+    app.supervisor.add(HttpServer(app, config))
+    if config.http.host not in ("127.0.0.1", "localhost", "::1"):
+        app.supervisor.add(Discovery(config))
     try:
         await app.start()
     except StoreError as exc:
         log.error("cannot open the store", error=str(exc))
         print(f"floorlink: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_STORE
-    runner = await start_http(app, config)
-    advertiser: Advertiser | None = None
-    if config.http.host not in ("127.0.0.1", "localhost", "::1"):
-        from floorlink.daemon.discovery import Advertiser
-
-        local_broker = config.mqtt.host in ("127.0.0.1", "localhost")
-        advertiser = Advertiser(
-            config.site.id, config.http.port, config.mqtt.port if local_broker else None
-        )
-        await advertiser.start()
     notifier = asyncio.create_task(_notify_when_ready(app), name="floorlink.systemd.notify")
     while not stop.is_set() and app.fatal is None:
         with contextlib.suppress(TimeoutError):
@@ -87,9 +118,6 @@ async def run_daemon(config: Config) -> int:
     log.info("stopping")
     notifier.cancel()
     notify("STOPPING=1")
-    if advertiser is not None:
-        await advertiser.stop()
-    await runner.cleanup()
     await app.stop()
     if app.fatal is not None:
         print(f"floorlink: {one_line(str(app.fatal))}", file=sys.stderr)
@@ -98,8 +126,10 @@ async def run_daemon(config: Config) -> int:
 
 
 async def _notify_when_ready(app: App) -> None:
-    """READY once the store is open and the broker connected; then WATCHDOG from the loop itself,
-    only while the daemon is healthy, so a stuck loop or a dead store gets restarted."""
+    """READY once the store is open and the broker connected; then WATCHDOG while the core is
+    alive: the loop runs this, and the store thread answers within the interval. An edge part
+    that is down (the broker, the pager, the cloud) is the supervisor's to restart, not a reason
+    for systemd to kill the box; a stuck loop, a hung store thread or a dead store is."""
     await app.ready.wait()
     notify("READY=1", "STATUS=serving")
     interval = watchdog_interval()
@@ -107,5 +137,11 @@ async def _notify_when_ready(app: App) -> None:
         return
     while True:
         await asyncio.sleep(interval)
-        if app.fatal is None and app.store_open:
-            notify("WATCHDOG=1")
+        if app.fatal is not None or not app.store_open:
+            continue
+        try:
+            await asyncio.wait_for(app.engine.call(lambda: None), interval)
+        except TimeoutError:
+            log.error("the store thread did not answer: withholding the watchdog ping")
+            continue
+        notify("WATCHDOG=1")
