@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 TYPECHECK := build/typecheck/floorlink
 CODE := daemon drivers bridge paging tests bench
 
-.PHONY: all demo test lint fmt docs bench system-deps venv clean install uninstall screenshots
+.PHONY: all demo test lint fmt docs bench system-deps venv clean install uninstall screenshots fuzz
 
 all: test
 
@@ -78,3 +78,7 @@ clean:
 ## The README's and docs/ screenshots, from the real example floor in real Chromium.
 screenshots: venv
 	FLOORLINK_SCREENSHOTS=docs $(BIN)/pytest -q tests/http/test_layout.py -k example
+
+## Many more Hypothesis examples for the hostile-input tests than `make test` runs.
+fuzz: venv
+	FLOORLINK_FUZZ_EXAMPLES=5000 $(BIN)/pytest -q tests/drivers/test_pos_fuzz.py tests/http/test_hostile.py
