@@ -13,6 +13,7 @@ from helpers import new_state
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from floorlink.daemon.core.state import Input
 from floorlink.daemon.engine import Engine, RejectInput
 from floorlink.daemon.store import Store
 from floorlink.drivers.pos import PosRejected, parse_pos_event
@@ -82,7 +83,7 @@ def test_any_payload_is_answered_and_stored_without_a_store_error(
     path = Path(tmp_path_factory.mktemp("fuzz")) / "floorlink.db"
     engine = Engine(Store(path), new_state, snapshot_every=3)
     engine._open()
-    inputs = []
+    inputs: list[Input | RejectInput] = []
     for payload in batch:
         try:
             inputs.append(parse_pos_event("T1", payload))
