@@ -19,7 +19,7 @@ from floorlink.bridge.provider import ReservationProvider
 from floorlink.daemon import metrics
 from floorlink.daemon.component import Component, Health
 from floorlink.daemon.core.state import Input, State
-from floorlink.daemon.engine import Engine, now_ms
+from floorlink.daemon.engine import Engine
 
 log = structlog.get_logger(__name__)
 
@@ -104,7 +104,13 @@ class Puller(Component):
                 data = {"reservations": page.reservations, "cursor": page.cursor}
                 blob = json.dumps(data, sort_keys=True).encode()
                 eid = f"pull:{hashlib.sha256(blob).hexdigest()[:24]}"
-                await self.engine.submit(Input("cloud", eid, "cloud.pulled", now_ms(), data))
+                done = await self.engine.submit(
+                    Input("cloud", eid, "cloud.pulled", self.engine.clock(), data)
+                )
+                over = int(done.outcome.body.get("over_limit") or 0)
+                if over:
+                    metrics.CLOUD_ROWS_REJECTED.inc(over)
+                    log.warning("reservations over the box's limit were refused", count=over)
                 taken += 1
                 self.pages += 1
                 if page.cursor == cursor:

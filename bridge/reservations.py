@@ -46,6 +46,10 @@ MIN_MS = 60_000
 NO_SHOW_GRACE_MS = 20 * MIN_MS
 UPCOMING_MS = 4 * 3600 * 1000
 ACTIVE = ("booked", "confirmed", "arrived")
+#: Reservations the box keeps at most; new ones past it are refused (and counted by the puller).
+MAX_RESERVATIONS = 20_000
+#: How long a past reservation is kept (late checks still link to it; then it is forgotten).
+KEEP_PAST_MS = 36 * 3600 * 1000
 #: A check opened this long before / after a reservation's time can be its check (vendors use
 #: from -30 to +60 minutes); a link needs at least LINK_THRESHOLD confidence.
 LINK_BEFORE_MS = 30 * MIN_MS
@@ -95,14 +99,21 @@ class ReservationsPart:
         d = inp.data
         if isinstance(body, CloudPulled):
             events: list[tuple[str, dict[str, Any]]] = []
+            room = MAX_RESERVATIONS - len(self.reservations)
+            over = 0
             for raw in body.reservations:
                 known = self.reservations.get(raw["id"])
                 if known is not None and known == raw:
                     continue
+                if known is None:
+                    if room <= 0:  # bounded: a runaway vendor cannot fill the box's memory
+                        over += 1
+                        continue
+                    room -= 1
                 events.append((ev.ReservationUpserted.TYPE, dict(raw)))
                 events.extend(self._on_change(state, raw, known))
             events.append((ev.CloudCursor.TYPE, {"cursor": body.cursor}))
-            return events, {"changed": len(events) - 1}
+            return events, {"changed": len(events) - 1, "over_limit": over}
         if isinstance(body, ReservationArrive):
             return self._arrive(state, body.reservation, body.table), {}
         if isinstance(body, ReservationComplete):
@@ -274,6 +285,23 @@ class ReservationsPart:
 
     # ---- folding -------------------------------------------------------------------------
 
+    def _forget_past(self, now: int) -> None:
+        """Reservations more than KEEP_PAST_MS in the past (by the log's clock) and holding no
+        table are forgotten, with what hangs off them: what is kept is bounded by the booking
+        horizon, not by history. Their completions went to the cloud and the projection."""
+        cutoff = now - KEEP_PAST_MS
+        old = [
+            rid
+            for rid, r in self.reservations.items()
+            if r.get("_time") is not None and r["_time"] < cutoff and rid not in self.holds
+        ]
+        for rid in old:
+            del self.reservations[rid]
+            self.seated.pop(rid, None)
+            self.partial.pop(rid, None)
+            self.links.pop(rid, None)
+            self.completed.discard(rid)
+
     def apply(self, event: Event) -> None:
         d = event.data
         t = event.type
@@ -286,6 +314,7 @@ class ReservationsPart:
             self.reservations[d["id"]] = r
         elif t == ev.CloudCursor.TYPE:
             self.cursor = d.get("cursor")
+            self._forget_past(event.at)
         elif t == ev.TableHeld.TYPE:
             self.holds[d["reservation"]] = d["table"]
         elif t == ev.TableReleased.TYPE:
