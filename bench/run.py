@@ -285,6 +285,7 @@ async def main() -> dict[str, Any]:
         "bench.reservation_sync",
         "bench.transmitters",
         "bench.receipt_proxy",
+        "bench.bad_input",
     ):
         with contextlib.suppress(ImportError):
             module = importlib.import_module(name)
@@ -330,6 +331,12 @@ def print_table(r: dict[str, Any]) -> None:
         print(f"reservation created in cloud -> stand p50/p99 {sync}")
         seat = f"{s['seat_unpulled_p50_ms']} / {s['seat_unpulled_max_ms']} ms"
         print(f"seat a not-yet-pulled booking p50/max       {seat}")
+    if "bad_input" in r:
+        b = r["bad_input"]
+        rss = f"{b['rss_baseline_mb']} / {b['rss_peak_mb']} / {b['rss_after_mb']} MB"
+        print(f"RSS around {b['burst']} bad payloads, base/peak/after  {rss}")
+        good = f"{b['good_ack_during_burst_p50_ms']} / {b['good_ack_during_burst_max_ms']} ms"
+        print(f"good event ack during the burst p50/max   {good} ({b['bad_payloads_per_s']}/s)")
     if "receipt_proxy" in r:
         x = r["receipt_proxy"]
         added = f"{x['added_p50_ms']} / {x['added_p99_ms']} ms"

@@ -176,6 +176,9 @@ class Store:
                 self.checked_at = now_s
             db.execute("PRAGMA journal_mode = WAL")
             db.execute("PRAGMA synchronous = FULL")
+            # A bounded page cache (4 MiB, not the default ~8): the hot set is small, and a
+            # 1 GB box should not keep a burst's pages.
+            db.execute("PRAGMA cache_size = -4096")
             db.execute("PRAGMA foreign_keys = ON")
             self._db = db
             self._migrate(int(now_s * 1000))
