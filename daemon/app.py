@@ -13,7 +13,6 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -61,6 +60,7 @@ from floorlink.daemon.service import (
 )
 from floorlink.daemon.sources import SourceContext, make_source
 from floorlink.daemon.store import Store
+from floorlink.daemon.version import version
 from floorlink.drivers.mqtt import BrokerLink, BrokerSettings, Received
 from floorlink.drivers.pos import TERMINAL_RE, PosRejected, parse_pos_event
 from floorlink.paging.quotes import TableView
@@ -90,10 +90,7 @@ VIEWS_TICK_S = 30.0
 
 
 def _version() -> str:
-    try:
-        return version("floorlink")
-    except PackageNotFoundError:  # pragma: no cover - running from a bare checkout
-        return "0+unknown"
+    return version()
 
 
 class App:

@@ -5,22 +5,37 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import signal
 import sys
 from pathlib import Path
 
 from floorlink.daemon.config import Config, ConfigError, load_config
+from floorlink.daemon.version import version
 
 EXIT_CONFIG = 2
 EXIT_STORE = 3
 EXIT_REPLAY_MISMATCH = 4
+#: Where the installer puts the config; FLOORLINK_CONFIG or --config point elsewhere.
+DEFAULT_CONFIG = "/etc/floorlink/floorlink.toml"
+
+
+def config_arg(p: argparse.ArgumentParser) -> None:
+    """`--config PATH`, the same on every command that reads the config."""
+    default = os.environ.get("FLOORLINK_CONFIG") or DEFAULT_CONFIG
+    p.add_argument(
+        "--config",
+        default=default,
+        metavar="PATH",
+        help=f"the config file (default: {default}; or set FLOORLINK_CONFIG)",
+    )
 
 
 def _load(path: str) -> Config | None:
     try:
         return load_config(Path(path))
     except ConfigError as exc:
-        print(f"floorlink: {path}: {exc.errors[0]}", file=sys.stderr)
+        print(f"floorlink: {path}: {exc.described[0]}", file=sys.stderr)
         return None
 
 
@@ -28,7 +43,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     try:
         config = load_config(Path(args.config))
     except ConfigError as exc:
-        for line in exc.errors:
+        for line in exc.described:
             print(line)
         return 1
     print(f"{args.config}: ok ({len(config.tables)} tables, site {config.site.id})")
@@ -60,7 +75,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         config = load_config(Path(args.config))
     except ConfigError as exc:
         print(f"FAIL  config      {args.config}:")
-        for line in exc.errors:
+        for line in exc.described:
             print(f"      {line}")
         return 1
     from floorlink.daemon.doctor import doctor
@@ -87,39 +102,56 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_add_terminal(args: argparse.Namespace) -> int:
-    from floorlink.daemon.terminals import add_terminal_main
-
-    code: int = add_terminal_main(args.rest)
-    return code
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="floorlink", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("run", help="run the daemon")
-    p.add_argument("--config", required=True)
+    parser.add_argument("--version", action="version", version=f"floorlink {version()}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    p = sub.add_parser(
+        "run",
+        help="run the daemon",
+        description="Run the daemon in the foreground, as systemd does (Type=notify).",
+    )
+    config_arg(p)
     p.set_defaults(fn=cmd_run)
-    p = sub.add_parser("check-config", help="validate a config and print what is wrong")
-    p.add_argument("--config", required=True)
+    p = sub.add_parser(
+        "check-config",
+        help="validate a config and print what is wrong",
+        description="Validate the config; print every problem with its key path, one per line. "
+        "Exit 0 only on a config `run` would accept.",
+    )
+    config_arg(p)
     p.set_defaults(fn=cmd_check_config)
     p = sub.add_parser(
-        "replay", help="rebuild the state from the log and compare it with the store"
+        "replay",
+        help="rebuild the state from the log and compare it with the store",
+        description="Fold the whole event log from nothing and prove it equals the stored state "
+        f"(exit {EXIT_REPLAY_MISMATCH} if not).",
     )
-    p.add_argument("--config", required=True)
-    p.add_argument("--json", action="store_true")
+    config_arg(p)
+    p.add_argument("--json", action="store_true", help="print the full report as JSON")
     p.set_defaults(fn=cmd_replay)
-    p = sub.add_parser("doctor", help="check the box: config, store, broker, port, cloud, clock")
-    p.add_argument("--config", required=True)
+    p = sub.add_parser(
+        "doctor",
+        help="check the box: config, PIN, secrets, store, broker, port, cloud, clock, disk",
+        description="Check the box in plain words. Exit 1 when a check FAILs; warnings and "
+        "what cannot be told leave it 0.",
+    )
+    config_arg(p)
     p.set_defaults(fn=cmd_doctor)
-    p = sub.add_parser("report", help="a day's covers, turns, revenue and RevPASH from the log")
-    p.add_argument("--config", required=True)
+    p = sub.add_parser(
+        "report",
+        help="a day's covers, turns, revenue and RevPASH from the log",
+        description="Covers, turns, revenue and RevPASH for one service day, from the log.",
+    )
+    config_arg(p)
     p.add_argument("--day", help="YYYY-MM-DD (default: today)")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the report as JSON")
     p.set_defaults(fn=cmd_report)
-    p = sub.add_parser("add-terminal", help="create a POS terminal's broker credentials")
-    p.add_argument("rest", nargs=argparse.REMAINDER)
-    p.set_defaults(fn=cmd_add_terminal)
+    from floorlink.daemon import backup_cli, terminals, upgrade
+
+    terminals.add_parsers(sub)
+    backup_cli.add_parsers(sub, config_arg)
+    upgrade.add_parsers(sub)
     from floorlink.daemon.receipts_cli import add_parser as add_receipts
 
     add_receipts(sub)

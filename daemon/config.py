@@ -1,9 +1,10 @@
 """The configuration: one validated, frozen pydantic model of the TOML file (Frigate's pattern).
 
 Unknown keys are errors; every error names the key's path and what was expected, one line each:
-`tables[3].seats: expected an integer >= 1, got "four"`. Secrets can come from the environment
-(`FLOORLINK_STAFF_TOKEN`, `FLOORLINK_CLOUD_TOKEN`) or from systemd credentials
-(`$CREDENTIALS_DIRECTORY/staff_token`, `.../cloud_token`), and never show in a repr.
+`tables[3].seats: expected an integer >= 1, got "four"` (the contract's form); the CLI prints the
+same line naming the table by its id, `tables["4"].seats: ... (tables[3].seats)`. Secrets can
+come from the environment (`FLOORLINK_STAFF_TOKEN`, `FLOORLINK_CLOUD_TOKEN`) or from systemd
+credentials (`$CREDENTIALS_DIRECTORY/staff_token`, `.../cloud_token`), and never show in a repr.
 """
 
 from __future__ import annotations
@@ -26,11 +27,15 @@ BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
 
 
 class ConfigError(Exception):
-    """Every problem found, one line each."""
+    """Every problem found, one line each. `errors` name tables by position, as the contract's
+    example does (`tables[3].seats: ...`); `described` names them by id, which is what a person
+    looks for in the file (`tables["12"].seats: ... (tables[3].seats)`), and is what the CLI
+    prints."""
 
-    def __init__(self, errors: list[str]) -> None:
+    def __init__(self, errors: list[str], described: list[str] | None = None) -> None:
         super().__init__("\n".join(errors))
         self.errors = errors
+        self.described = described if described is not None else errors
 
 
 class Model(BaseModel):
@@ -346,8 +351,8 @@ def _got(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def _field_bounds(loc: tuple[int | str, ...]) -> str:
-    """The declared bounds of the field at `loc` (` >= 1`), for "expected an integer >= 1"."""
+def _field_metadata(loc: tuple[int | str, ...]) -> list[Any]:
+    """The constraints declared on the field at `loc`, also inside `Annotated[...] | None`."""
     model: Any = Config
     info = None
     for part in loc:
@@ -355,19 +360,49 @@ def _field_bounds(loc: tuple[int | str, ...]) -> str:
             continue
         fields = getattr(model, "model_fields", {})
         if part not in fields:
-            return ""
+            return []
         info = fields[part]
         ann = info.annotation
         args = getattr(ann, "__args__", ())
         model = next(
             (a for a in (ann, *args) if isinstance(a, type) and issubclass(a, BaseModel)), None
         )
+    if info is None:
+        return []
+    metadata = list(info.metadata)
+    for arg in getattr(info.annotation, "__args__", ()):
+        for meta in getattr(arg, "__metadata__", ()):
+            # Field(...) inside Annotated[...] | None keeps its constraints one level down
+            metadata.extend(getattr(meta, "metadata", [meta]))
+    return metadata
+
+
+def _bound(metadata: list[Any], key: str) -> Any:
+    value = next((getattr(m, key) for m in metadata if getattr(m, key, None) is not None), None)
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _field_range(loc: tuple[int | str, ...]) -> str | None:
+    """`0-100` for a field declared with both ends inclusive (ge and le), else None."""
+    metadata = _field_metadata(loc)
+    lo, hi = _bound(metadata, "ge"), _bound(metadata, "le")
+    if lo is None or hi is None or _bound(metadata, "gt") is not None:
+        return None
+    return f"{lo}-{hi}"
+
+
+def _field_bounds(loc: tuple[int | str, ...]) -> str:
+    """The declared bounds of the field at `loc`: ` >= 1` for "expected an integer >= 1", or
+    ` 0-100` when it has both ends."""
+    metadata = _field_metadata(loc)
+    both = _field_range(loc)
+    if both is not None:
+        return f" {both}"
     words = []
-    for meta in getattr(info, "metadata", []):
-        for key, word in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
-            value = getattr(meta, key, None)
-            if value is not None:
-                words.append(f"{word} {value}")
+    for key, word in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
+        value = _bound(metadata, key)
+        if value is not None:
+            words.append(f"{word} {value}")
     return " " + " and ".join(words) if words else ""
 
 
@@ -385,6 +420,9 @@ def _sentence(err: Mapping[str, Any]) -> str:
     if kind == "extra_forbidden":
         return "unknown key"
     bound_kinds = ("greater_than_equal", "less_than_equal", "greater_than", "less_than")
+    both = _field_range(tuple(err["loc"]))
+    if kind in bound_kinds and both is not None:
+        return f"expected {both}, got {got}"  # the whole rule: "expected 0-100, got 140"
     if kind.startswith("int") or (kind in bound_kinds and isinstance(err.get("input"), int)):
         return f"expected an integer{bounds}, got {got}"
     if kind.startswith("float") or kind in bound_kinds:
@@ -408,12 +446,40 @@ def _sentence(err: Mapping[str, Any]) -> str:
     return f"{err['msg']}, got {got}"
 
 
-def _render(exc: ValidationError) -> list[str]:
-    lines = []
-    for err in exc.errors():
-        path = _path(err["loc"]) or "config"
-        lines.append(f"{path}: {_sentence(err)}")
-    return lines
+Loc = tuple[int | str, ...]
+Problem = tuple[Loc, str]
+
+
+def _render(exc: ValidationError) -> list[Problem]:
+    return [(tuple(err["loc"]), _sentence(err)) for err in exc.errors()]
+
+
+def _table_names(tables: Any) -> dict[int, str]:
+    """Position -> id for each table whose id is valid and unique: those can be named by id."""
+    if not isinstance(tables, list):
+        return {}
+    ids = [t.get("id") if isinstance(t, dict) else None for t in tables]
+    return {
+        i: tid
+        for i, tid in enumerate(ids)
+        if isinstance(tid, str)
+        and re.fullmatch(r"[A-Za-z0-9_-]{1,16}", tid)
+        and ids.count(tid) == 1
+    }
+
+
+def _lines(problems: list[Problem], names: dict[int, str]) -> tuple[list[str], list[str]]:
+    """The contract's lines (by position) and the same lines naming each table by its id."""
+    errors, described = [], []
+    for loc, msg in problems:
+        path = _path(loc) or "config"
+        errors.append(f"{path}: {msg}")
+        if len(loc) >= 2 and loc[0] == "tables" and isinstance(loc[1], int) and loc[1] in names:
+            named = f"tables[{json.dumps(names[loc[1]])}]" + _path(("x", *loc[2:]))[1:]
+            described.append(f"{named}: {msg} ({path})")
+        else:
+            described.append(f"{path}: {msg}")
+    return errors, described
 
 
 # ---- loading -----------------------------------------------------------------------------
@@ -438,7 +504,7 @@ def parse_config(text: str, env: Mapping[str, str] | None = None) -> Config:
         where = f"line {match.group(1)}" if match else f"line {text.count(chr(10)) + 1}"
         reason = re.sub(r" \(at line.*", "", msg)
         raise ConfigError([f"{where}: {reason}"]) from None
-    errors: list[str] = []
+    errors: list[Problem] = []
     http = raw.setdefault("http", {}) if isinstance(raw.get("http", {}), dict) else None
     if http is not None:
         token = _secret(env, "FLOORLINK_STAFF_TOKEN", "staff_token")
@@ -459,44 +525,54 @@ def parse_config(text: str, env: Mapping[str, str] | None = None) -> Config:
     elif isinstance(raw.get("tables"), list):
         errors.extend(_duplicate_ids(raw["tables"]))
     if errors:
-        raise ConfigError(errors)
+        raise ConfigError(*_lines(errors, _table_names(raw.get("tables"))))
     assert config is not None
     return config
 
 
-def _duplicate_ids(tables: list[Any]) -> list[str]:
+def _duplicate_ids(tables: list[Any]) -> list[Problem]:
     seen: dict[str, int] = {}
-    lines = []
+    lines: list[Problem] = []
     for i, t in enumerate(tables):
         tid = t.get("id") if isinstance(t, dict) else None
         if isinstance(tid, str):
             if tid in seen:
                 also = f"tables[{seen[tid]}]"
-                lines.append(f"tables[{i}].id: duplicate table id {json.dumps(tid)} (also {also})")
+                lines.append(
+                    (("tables", i, "id"), f"duplicate table id {json.dumps(tid)} (also {also})")
+                )
             else:
                 seen[tid] = i
     return lines
 
 
-def _cross_checks(config: Config) -> list[str]:
+def _cross_checks(config: Config) -> list[Problem]:
     lines = _duplicate_ids([t.model_dump() for t in config.tables])
     ids = set(config.table_ids)
     for i, t in enumerate(config.tables):
         for j, other in enumerate(t.combine_with):
             if other not in ids:
                 lines.append(
-                    f"tables[{i}].combine_with[{j}]: no table {json.dumps(other)} in this config"
+                    (
+                        ("tables", i, "combine_with", j),
+                        f"no table {json.dumps(other)} in this config",
+                    )
                 )
     token = config.http.staff_token.get_secret_value() if config.http.staff_token else ""
     if len(token) < 8:
         got = "nothing" if not token else f"{len(token)} characters"
         lines.append(
-            "http.staff_token: expected a token of at least 8 characters "
-            f"(or FLOORLINK_STAFF_TOKEN), got {got}"
+            (
+                ("http", "staff_token"),
+                f"expected a token of at least 8 characters (or FLOORLINK_STAFF_TOKEN), got {got}",
+            )
         )
     if config.cloud is not None and config.cloud.url and config.cloud.token is None:
         lines.append(
-            "cloud.token: expected the cloud's API token (or FLOORLINK_CLOUD_TOKEN), got nothing"
+            (
+                ("cloud", "token"),
+                "expected the cloud's API token (or FLOORLINK_CLOUD_TOKEN), got nothing",
+            )
         )
     for alias, tid, other in clashes(config.table_ids, {t.id: t.aliases for t in config.tables}):
         i = config.table_ids.index(tid)
@@ -507,32 +583,31 @@ def _cross_checks(config: Config) -> list[str]:
     lines.extend(_provider_checks(config))
     lines.extend(_pager_checks(config))
     if config.mqtt.ca_file and not config.mqtt.tls:
-        lines.append("mqtt.ca_file: only used with an mqtts:// url")
+        lines.append((("mqtt", "ca_file"), "only used with an mqtts:// url"))
     return lines
 
 
-def _input_checks(config: Config) -> list[str]:
+def _input_checks(config: Config) -> list[Problem]:
     """Each `[[inputs]]` entry against its plug-in's own options model."""
     from floorlink.daemon.plugins import INPUT_SOURCES
 
-    lines: list[str] = []
+    lines: list[Problem] = []
     names: set[str] = set()
     for i, entry in enumerate(config.inputs):
         if entry.kind not in INPUT_SOURCES:
+            known = ", ".join(INPUT_SOURCES.names()) or "(none)"
             lines.append(
-                f"inputs[{i}].kind: expected one of {', '.join(INPUT_SOURCES.names()) or '(none)'}"
-                f", got {json.dumps(entry.kind)}"
+                (("inputs", i, "kind"), f"expected one of {known}, got {json.dumps(entry.kind)}")
             )
             continue
         if entry.name in names:
-            lines.append(f"inputs[{i}].name: duplicate input name {json.dumps(entry.name)}")
+            lines.append((("inputs", i, "name"), f"duplicate input name {json.dumps(entry.name)}"))
         names.add(entry.name)
         try:
             entry.options()
         except ValidationError as exc:
             for err in exc.errors():
-                where = _path(("inputs", i, *err["loc"]))
-                lines.append(f"{where}: {_sentence({**err, 'loc': ()})}")
+                lines.append((("inputs", i, *err["loc"]), _sentence({**err, "loc": ()})))
     return lines
 
 

@@ -1,17 +1,20 @@
 """`floorlink doctor`: check the box the way the IT person would, and say what to do in plain words.
 
-Each check prints one line, `ok`, `FAIL` or `??` (could not tell), with the reason and the fix.
-Exit status 0 only when every check passes.
+Each check prints one line, `ok`, `WARN`, `FAIL` or `??` (could not tell), with the reason and
+the fix. Exit status 1 when a check FAILs; warnings and what doctor cannot tell (no timedatectl in
+a container, say) are printed but leave it 0, so a script can run it as a gate.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
@@ -19,7 +22,13 @@ if TYPE_CHECKING:
     from floorlink.daemon.config import Config
 
 MIN_FREE_MB = 200
-Verdict = Literal["ok", "FAIL", "??"]
+Verdict = Literal["ok", "WARN", "FAIL", "??"]
+#: PINs shipped in examples and demos: anyone who has read the docs knows them.
+DEFAULT_PINS = frozenset({"2468"})
+#: Values the example config and the docs use where a secret belongs.
+PLACEHOLDER_RE = re.compile(
+    r"change[-_ ]?(?:me|this)|example|placeholder|^\.\.\.$|^(?:secret|password|token)$", re.I
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,9 +160,59 @@ def check_disk(config: Config) -> Finding:
     return Finding("disk", "ok", f"{free_mb} MB free under {probe}")
 
 
+def weak_pin(pin: str) -> str | None:
+    """Why a staff PIN is easy to guess, or None. The PIN trades for the staff token."""
+    if pin in DEFAULT_PINS:
+        return "is the example's default PIN, which every copy of the docs shows"
+    if len(set(pin)) == 1:
+        return "repeats one digit"
+    steps = {int(b) - int(a) for a, b in pairwise(pin)}
+    if steps in ({1}, {-1}, {2}, {-2}):
+        return "is a run of digits"
+    if len(pin) == 4 and len(set(pin[0::2])) == 1 and len(set(pin[1::2])) == 1:
+        return "is two digits repeated"
+    if len(pin) == 4 and pin[:2] in ("19", "20"):
+        return "looks like a year"
+    return None
+
+
+def check_pin(config: Config) -> Finding:
+    pin = config.http.staff_pin.get_secret_value() if config.http.staff_pin else None
+    if pin is None:
+        return Finding("staff PIN", "ok", "none set: the page asks for the staff token")
+    why = weak_pin(pin)
+    if why is None:
+        return Finding("staff PIN", "ok", f"set ({len(pin)} digits)")
+    verdict: Verdict = "FAIL" if pin in DEFAULT_PINS else "WARN"
+    fix = "set [http] staff_pin to 6 or more digits no one can guess, then restart"
+    return Finding("staff PIN", verdict, f"the staff PIN {why}: {fix}")
+
+
+def check_secrets(config: Config) -> Finding:
+    found = []
+    token = config.http.staff_token.get_secret_value() if config.http.staff_token else ""
+    if PLACEHOLDER_RE.search(token):
+        found.append("http.staff_token")
+    if config.mqtt.password and PLACEHOLDER_RE.search(config.mqtt.password):
+        found.append("the password in mqtt.url")
+    cloud = config.cloud
+    if cloud is not None and cloud.token and PLACEHOLDER_RE.search(cloud.token.get_secret_value()):
+        found.append("cloud.token")
+    if found:
+        return Finding(
+            "secrets",
+            "FAIL",
+            f"{', '.join(found)} still hold the example's placeholder: put a real secret there "
+            "(`python3 -c 'import secrets; print(secrets.token_urlsafe(24))'`)",
+        )
+    return Finding("secrets", "ok", "no placeholder secrets")
+
+
 async def examine(config: Config) -> list[Finding]:
     return [
         Finding("config", "ok", f"valid: site {config.site.id}, {len(config.tables)} tables"),
+        check_pin(config),
+        check_secrets(config),
         check_store(config),
         await check_broker(config),
         check_serial(config),
@@ -167,4 +226,4 @@ def doctor(config: Config) -> int:
     findings = asyncio.run(examine(config))
     for f in findings:
         print(f"{f.verdict:<5} {f.name:<11} {f.detail}")
-    return 0 if all(f.verdict == "ok" for f in findings) else 1
+    return 1 if any(f.verdict == "FAIL" for f in findings) else 0

@@ -1,4 +1,5 @@
-"""`floorlink add-terminal NAME`: broker credentials for one POS terminal, and what to type in.
+"""`floorlink add-terminal NAME`: broker credentials for one POS terminal, and what to type in;
+`list-terminals` and `remove-terminal` to see and revoke them.
 
 Only a password is added: the broker ACL's `%u` patterns already give a user named NAME exactly
 its own topics (publish `floorlink/v1/pos/NAME/events`, read its own acks, the tables, the guest
@@ -63,15 +64,81 @@ def _reload_broker() -> bool:
     return done.returncode == 0
 
 
-def add_terminal_main(argv: list[str]) -> int:
+def list_terminals(passwd_file: Path) -> list[str]:
+    """The terminals in the broker's password file: every user but the roles."""
+    try:
+        lines = passwd_file.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    users = (line.split(":", 1)[0] for line in lines if ":" in line and not line.startswith("#"))
+    return sorted(u for u in users if u not in RESERVED)
+
+
+def remove_terminal(name: str, passwd_file: Path) -> None:
+    """Delete the terminal's broker user; it can no longer connect once Mosquitto reloads."""
+    if name in RESERVED:
+        raise ValueError(f"{name!r} is a role, not a terminal")
+    if name not in list_terminals(passwd_file):
+        raise ValueError(f"no terminal {name!r} in {passwd_file}")
+    tool = shutil.which("mosquitto_passwd")
+    if tool is None:
+        raise RuntimeError("mosquitto_passwd is missing: apt install mosquitto")
+    done = subprocess.run(
+        [tool, "-D", str(passwd_file), name], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        why = (done.stderr or done.stdout).strip() or f"exit status {done.returncode}"
+        raise RuntimeError(f"mosquitto_passwd failed on {passwd_file}: {why} (run with sudo?)")
+
+
+def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`add-terminal`, `list-terminals` and `remove-terminal`, with their real options."""
+    p = sub.add_parser(
+        "add-terminal",
+        help="create or replace a POS terminal's broker credentials",
+        description="Create (or replace) a POS terminal's broker password and print what to "
+        "type into the POS. The ACL's %%u patterns give the terminal its own topics.",
+    )
+    p.add_argument("name", help="the terminal's name and broker username, e.g. bar-1")
+    _passwd_arg(p)
+    p.add_argument(
+        "--host",
+        default=socket.gethostname().split(".")[0] + ".local",
+        help="the broker address to print for the POS (default: %(default)s)",
+    )
+    p.add_argument("--port", type=int, default=1883, help="the broker port to print")
+    p.add_argument("--no-reload", action="store_true", help="do not reload Mosquitto")
+    p.set_defaults(fn=cmd_add_terminal)
+    p = sub.add_parser(
+        "list-terminals",
+        help="list the POS terminals that have broker credentials",
+        description="List the POS terminals in the broker's password file (roles left out).",
+    )
+    _passwd_arg(p)
+    p.set_defaults(fn=cmd_list_terminals)
+    p = sub.add_parser(
+        "remove-terminal",
+        help="delete a POS terminal's broker credentials",
+        description="Delete a POS terminal's broker user and reload Mosquitto: it cannot "
+        "connect again until `add-terminal` gives it a new password.",
+    )
+    p.add_argument("name", help="the terminal's name, as `list-terminals` shows it")
+    _passwd_arg(p)
+    p.add_argument("--no-reload", action="store_true", help="do not reload Mosquitto")
+    p.set_defaults(fn=cmd_remove_terminal)
+
+
+def _passwd_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--passwd-file",
+        type=Path,
+        default=DEFAULT_PASSWD,
+        help="Mosquitto's password file (default: %(default)s)",
+    )
+
+
+def cmd_add_terminal(args: argparse.Namespace) -> int:
     """The `floorlink add-terminal` command; 0 on success, 1 with a message otherwise."""
-    parser = argparse.ArgumentParser(prog="floorlink add-terminal")
-    parser.add_argument("name", help="the terminal's name, e.g. bar-1")
-    parser.add_argument("--passwd-file", type=Path, default=DEFAULT_PASSWD)
-    parser.add_argument("--host", default=socket.gethostname().split(".")[0] + ".local")
-    parser.add_argument("--port", type=int, default=1883)
-    parser.add_argument("--no-reload", action="store_true", help="do not reload Mosquitto")
-    args = parser.parse_args(argv)
     try:
         password = add_terminal(args.name, args.passwd_file)
     except (ValueError, RuntimeError, OSError) as exc:
@@ -91,4 +158,29 @@ def add_terminal_main(argv: list[str]) -> int:
         f"                {', '.join(topics['subscribe'][2:])}\n"
         "The password is shown once; run this again to replace it."
     )
+    return 0
+
+
+def cmd_list_terminals(args: argparse.Namespace) -> int:
+    try:
+        names = list_terminals(args.passwd_file)
+    except OSError as exc:
+        print(f"floorlink list-terminals: cannot read {args.passwd_file}: {exc} (run with sudo?)")
+        return 1
+    for name in names:
+        print(name)
+    if not names:
+        print(f"no terminals in {args.passwd_file}: add one with `floorlink add-terminal NAME`")
+    return 0
+
+
+def cmd_remove_terminal(args: argparse.Namespace) -> int:
+    try:
+        remove_terminal(args.name, args.passwd_file)
+    except (ValueError, RuntimeError, OSError) as exc:
+        print(f"floorlink remove-terminal: {exc}")
+        return 1
+    if not args.no_reload and not _reload_broker():
+        print("Could not reload Mosquitto: run `sudo systemctl reload mosquitto` to apply it.")
+    print(f"Terminal {args.name} removed: it cannot connect once Mosquitto has reloaded.")
     return 0

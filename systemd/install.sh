@@ -1,66 +1,153 @@
 #!/usr/bin/env bash
 # Install, upgrade or remove Floorlink on a Debian / Raspberry Pi OS box.
-#   sudo make install      (or: sudo systemd/install.sh)
-#   sudo make uninstall    (or: sudo systemd/install.sh --uninstall): keeps config and data
-# Re-running the install upgrades in place: the venv is rebuilt, config and data are kept.
+#   sudo make install                  (or: sudo systemd/install.sh)
+#   sudo systemd/install.sh --wheelhouse DIR   no package index: wheels from `make wheelhouse`
+#   sudo make uninstall                (or: sudo systemd/install.sh --uninstall): keeps config and data
+#
+# Each install builds the new version beside the running one, in $PREFIX/versions/<version>, and
+# switches the `current` link to it only when it is complete and `floorlink check-config` passes
+# with it. If it then does not start, the previous version is switched back and restarted. Until
+# the switch nothing the running daemon uses is touched: a failed download leaves it as it was.
+# `sudo floorlink rollback` returns to the previous version later.
+#
+# ROOT=/some/dir puts everything under that folder and leaves the system alone (no apt, no users,
+# no ownership, no systemctl): the tests install and upgrade that way. FLOORLINK_RESTART_CMD
+# replaces `systemctl restart floorlink.service` as the start check.
 set -euo pipefail
 
-PREFIX=${PREFIX:-/opt/floorlink}
-ETC=${ETC:-/etc/floorlink}
-STATE=${STATE:-/var/lib/floorlink}
-UNIT_DIR=${UNIT_DIR:-/etc/systemd/system}
-MOSQ_DIR=${MOSQ_DIR:-/etc/mosquitto}
+ROOT=${ROOT:-}
+PREFIX=${PREFIX:-$ROOT/opt/floorlink}
+ETC=${ETC:-$ROOT/etc/floorlink}
+STATE=${STATE:-$ROOT/var/lib/floorlink}
+UNIT_DIR=${UNIT_DIR:-$ROOT/etc/systemd/system}
+MOSQ_DIR=${MOSQ_DIR:-$ROOT/etc/mosquitto}
+BIN_LINK=${BIN_LINK:-$ROOT/usr/local/bin/floorlink}
+PYTHON=${PYTHON:-python3}
 SRC=$(cd "$(dirname "$0")/.." && pwd)
+WHEELHOUSE=""
+export PREFIX
 
 say() { printf '\033[1m==>\033[0m %s\n' "$*"; }
 die() { printf 'install: %s\n' "$*" >&2; exit 1; }
-systemd_running() { [ -d /run/systemd/system ]; }
+usage() { sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit "${1:-0}"; }
+system() { [ -z "$ROOT" ]; }                        # false in a test install under $ROOT
+systemd_running() { system && [ -d /run/systemd/system ]; }
 
-[ "$(id -u)" = 0 ] || die "run as root: sudo make install"
+action=install
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --uninstall) action=uninstall ;;
+        --wheelhouse) [ $# -ge 2 ] || die "--wheelhouse needs a folder"; WHEELHOUSE=$(cd "$2" && pwd); shift ;;
+        --wheelhouse=*) WHEELHOUSE=$(cd "${1#*=}" && pwd) ;;
+        -h|--help) usage 0 ;;
+        *) printf 'install: unknown option %s\n' "$1" >&2; usage 2 ;;
+    esac
+    shift
+done
 
-if [ "${1:-}" = "--uninstall" ]; then
+if system && [ "$(id -u)" != 0 ]; then die "run as root: sudo make install"; fi
+
+if [ "$action" = uninstall ]; then
     say "stopping and removing Floorlink (config in $ETC and data in $STATE are kept)"
-    if systemd_running; then systemctl disable --now floorlink.service 2>/dev/null || true; fi
-    rm -f "$UNIT_DIR/floorlink.service" /usr/local/bin/floorlink
+    if systemd_running; then
+        systemctl disable --now floorlink.service floorlink-backup.timer 2>/dev/null || true
+    fi
+    rm -f "$UNIT_DIR"/floorlink.service "$UNIT_DIR"/floorlink-backup.service \
+        "$UNIT_DIR"/floorlink-backup.timer "$BIN_LINK"
     rm -rf "$PREFIX"
     if systemd_running; then systemctl daemon-reload; fi
     say "removed. To remove everything: rm -rf $ETC $STATE $MOSQ_DIR/conf.d/floorlink.conf"
     exit 0
 fi
 
-say "system packages"
-need=()
-command -v mosquitto >/dev/null || need+=(mosquitto mosquitto-clients)
-python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
-if [ ${#need[@]} -gt 0 ]; then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
+if system; then
+    say "system packages"
+    need=()
+    command -v mosquitto >/dev/null || need+=(mosquitto mosquitto-clients)
+    "$PYTHON" -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+    if [ ${#need[@]} -gt 0 ]; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}"
+    fi
 fi
-python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' || die "Python 3.11 or newer is needed"
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || die "Python 3.11 or newer is needed"
 
-say "user floorlink (in dialout, for the pager's serial port)"
-if ! id floorlink >/dev/null 2>&1; then
-    useradd --system --home-dir "$STATE" --no-create-home --shell /usr/sbin/nologin floorlink
+if system; then
+    say "user floorlink (in dialout, for the pager's serial port)"
+    if ! id floorlink >/dev/null 2>&1; then
+        useradd --system --home-dir "$STATE" --no-create-home --shell /usr/sbin/nologin floorlink
+    fi
+    usermod -a -G dialout floorlink
 fi
-usermod -a -G dialout floorlink
 
-say "program in $PREFIX"
-python3 -m venv --clear "$PREFIX"
-"$PREFIX/bin/pip" install -q --disable-pip-version-check -r "$SRC/requirements.lock"
-"$PREFIX/bin/pip" install -q --disable-pip-version-check --no-deps "$SRC"
-mkdir -p "$PREFIX/share"
-rm -rf "$PREFIX/share/docs" && cp -r "$SRC/docs" "$PREFIX/share/docs"
-ln -sf "$PREFIX/bin/floorlink" /usr/local/bin/floorlink
+# ---- the program: a new version beside the running one ----------------------------------
+
+pip_opts=(-q --disable-pip-version-check)
+wheel=""
+if [ -n "$WHEELHOUSE" ]; then
+    pip_opts+=(--no-index --find-links "$WHEELHOUSE")
+    wheel=$(ls "$WHEELHOUSE"/floorlink-*.whl 2>/dev/null | sort -V | tail -n 1 || true)
+    [ -n "$wheel" ] || die "$WHEELHOUSE has no floorlink-*.whl: make it with 'make wheelhouse'"
+    version=$(basename "$wheel" | cut -d- -f2)
+else
+    version=$("$PYTHON" -c 'import sys, tomllib; print(tomllib.load(open(sys.argv[1], "rb"))["project"]["version"])' "$SRC/pyproject.toml")
+fi
+
+mkdir -p "$PREFIX/versions"
+current=$(readlink "$PREFIX/current" 2>/dev/null || true)       # versions/<name>, or empty
+previous=$(readlink "$PREFIX/previous" 2>/dev/null || true)
+# A build that never completed (power cut, full disk) is not kept.
+for dir in "$PREFIX"/versions/*; do
+    [ -d "$dir" ] || continue
+    rel="versions/$(basename "$dir")"
+    if [ ! -e "$dir/.complete" ] && [ "$rel" != "$current" ] && [ "$rel" != "$previous" ]; then
+        rm -rf "$dir"
+    fi
+done
+name=$version
+n=1
+while [ -e "$PREFIX/versions/$name" ]; do n=$((n + 1)); name="$version-$n"; done
+new="$PREFIX/versions/$name"
+
+failed_build() {
+    rm -rf "$new"
+    printf 'install: %s was not installed; ' "$version" >&2
+    if [ -n "$current" ]; then
+        printf 'the running version (%s) is unchanged.\n' "${current#versions/}" >&2
+    else
+        printf 'nothing was changed.\n' >&2
+    fi
+    exit 1
+}
+
+say "Floorlink $version in $new (the running version stays until it is complete)"
+trap failed_build ERR
+"$PYTHON" -m venv "$new"
+if [ -n "$WHEELHOUSE" ]; then
+    "$new/bin/pip" install "${pip_opts[@]}" -r "$SRC/requirements.lock" 2>&1 \
+        || { echo "install: the wheelhouse lacks a pinned package (made for another machine?)" >&2; false; }
+    "$new/bin/pip" install "${pip_opts[@]}" --no-deps "$wheel"
+else
+    "$new/bin/pip" install "${pip_opts[@]}" -r "$SRC/requirements.lock" \
+        || { echo "install: pip could not fetch the pinned packages (no route to the package index? use --wheelhouse)" >&2; false; }
+    "$new/bin/pip" install "${pip_opts[@]}" --no-deps "$SRC"
+fi
+mkdir -p "$new/share"
+cp -r "$SRC/docs" "$new/share/docs"
+trap - ERR
+
+# ---- config and data --------------------------------------------------------------------
 
 say "config in $ETC"
-install -d -m 0750 -o root -g floorlink "$ETC"
+if system; then install -d -m 0750 -o root -g floorlink "$ETC"; else mkdir -p "$ETC"; fi
 if [ ! -e "$ETC/floorlink.toml" ]; then
-    token=$(python3 -c 'import secrets; print(secrets.token_urlsafe(24))')
-    daemon_pw=$(python3 -c 'import secrets; print(secrets.token_urlsafe(18))')
+    token=$("$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(24))')
+    daemon_pw=$("$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(18))')
     sed -e "s|change-this-staff-token|$token|" \
         -e "s|mqtt://floorlink:change-me@|mqtt://floorlink:$daemon_pw@|" \
+        -e "s|/var/lib/floorlink/floorlink.db|$STATE/floorlink.db|" \
         "$SRC/config/floorlink.example.toml" > "$ETC/floorlink.toml"
-    chown root:floorlink "$ETC/floorlink.toml"
+    if system; then chown root:floorlink "$ETC/floorlink.toml"; fi
     chmod 0640 "$ETC/floorlink.toml"
     new_daemon_pw=$daemon_pw
     say "wrote $ETC/floorlink.toml: edit the tables, the pager port and the PIN, then"
@@ -68,35 +155,98 @@ if [ ! -e "$ETC/floorlink.toml" ]; then
 else
     say "kept the existing $ETC/floorlink.toml"
 fi
-install -d -m 0750 -o floorlink -g floorlink "$STATE"
+if system; then install -d -m 0750 -o floorlink -g floorlink "$STATE"; else mkdir -p "$STATE"; fi
 
-say "Mosquitto with Floorlink's config"
-install -m 0644 "$SRC/config/mosquitto/floorlink.conf" "$MOSQ_DIR/conf.d/floorlink.conf"
-# The ACL has no per-site lines (terminals come from its %u patterns), so upgrades refresh it;
-# a hand-edited copy is kept beside it.
-acl="$MOSQ_DIR/floorlink.acl"
-if [ -e "$acl" ] && ! cmp -s "$SRC/config/mosquitto/floorlink.acl" "$acl"; then
-    cp -p "$acl" "$acl.old"
-    say "replaced $acl (your previous copy is $acl.old)"
+say "checking $name against $ETC/floorlink.toml"
+"$new/bin/floorlink" --version >/dev/null || failed_build
+if ! "$new/bin/floorlink" check-config --config "$ETC/floorlink.toml"; then
+    echo "install: $name does not accept $ETC/floorlink.toml (above); fix it and install again" >&2
+    failed_build
 fi
-install -m 0640 -o root -g mosquitto "$SRC/config/mosquitto/floorlink.acl" "$acl"
-touch "$MOSQ_DIR/floorlink.passwd"
-chown root:mosquitto "$MOSQ_DIR/floorlink.passwd"
-chmod 0640 "$MOSQ_DIR/floorlink.passwd"
-if [ -n "${new_daemon_pw:-}" ]; then
-    mosquitto_passwd -b "$MOSQ_DIR/floorlink.passwd" floorlink "$new_daemon_pw"
+touch "$new/.complete"
+
+# ---- switch -----------------------------------------------------------------------------
+
+as_daemon_user() { if system; then runuser -u floorlink -- "$@"; else "$@"; fi; }
+if [ -n "$current" ]; then
+    say "a backup of the store before the switch (in $STATE/backups)"
+    as_daemon_user "$new/bin/floorlink" backup --config "$ETC/floorlink.toml" --keep 30 \
+        || say "no backup taken (see above); carrying on"
 fi
 
-say "systemd unit"
-install -m 0644 "$SRC/systemd/floorlink.service" "$UNIT_DIR/floorlink.service"
+# `mv -T` renames a new link over the old one: the switch is one rename, never a missing link.
+point() { ln -sfn "$2" "$PREFIX/.$1.new" && mv -Tf "$PREFIX/.$1.new" "$PREFIX/$1"; }
+switch() {   # switch CURRENT PREVIOUS
+    point current "$1"
+    if [ -n "$2" ]; then point previous "$2"; else rm -f "$PREFIX/previous"; fi
+}
+switch "versions/$name" "$current"
+mkdir -p "$(dirname "$BIN_LINK")"
+ln -sfn "$PREFIX/current/bin/floorlink" "$BIN_LINK"
+
+# ---- broker and systemd -----------------------------------------------------------------
+
+if system; then
+    say "Mosquitto with Floorlink's config"
+    install -m 0644 "$SRC/config/mosquitto/floorlink.conf" "$MOSQ_DIR/conf.d/floorlink.conf"
+    # The ACL has no per-site lines (terminals come from its %u patterns), so upgrades refresh it;
+    # a hand-edited copy is kept beside it.
+    acl="$MOSQ_DIR/floorlink.acl"
+    if [ -e "$acl" ] && ! cmp -s "$SRC/config/mosquitto/floorlink.acl" "$acl"; then
+        cp -p "$acl" "$acl.old"
+        say "replaced $acl (your previous copy is $acl.old)"
+    fi
+    install -m 0640 -o root -g mosquitto "$SRC/config/mosquitto/floorlink.acl" "$acl"
+    touch "$MOSQ_DIR/floorlink.passwd"
+    chown root:mosquitto "$MOSQ_DIR/floorlink.passwd"
+    chmod 0640 "$MOSQ_DIR/floorlink.passwd"
+    if [ -n "${new_daemon_pw:-}" ]; then
+        mosquitto_passwd -b "$MOSQ_DIR/floorlink.passwd" floorlink "$new_daemon_pw"
+    fi
+fi
+
+say "systemd units (the daemon, and the nightly backup timer)"
+mkdir -p "$UNIT_DIR"
+for unit in floorlink.service floorlink-backup.service floorlink-backup.timer; do
+    install -m 0644 "$SRC/systemd/$unit" "$UNIT_DIR/$unit"
+done
+
+restart() {
+    if [ -n "${FLOORLINK_RESTART_CMD:-}" ]; then
+        bash -c "$FLOORLINK_RESTART_CMD"
+    elif systemd_running; then
+        systemctl restart floorlink.service
+    fi
+}
 if systemd_running; then
     systemctl daemon-reload
-    systemctl enable mosquitto.service floorlink.service
+    systemctl enable mosquitto.service floorlink.service floorlink-backup.timer
     systemctl restart mosquitto.service
-    systemctl restart floorlink.service
-    say "running: systemctl status floorlink; journalctl -u floorlink -f"
-else
-    systemctl enable mosquitto.service floorlink.service 2>/dev/null || true
+    systemctl start floorlink-backup.timer
+elif system; then
+    systemctl enable mosquitto.service floorlink.service floorlink-backup.timer 2>/dev/null || true
     say "systemd is not running here: the services start at the next boot"
 fi
-say "done. Check the box with: floorlink doctor --config $ETC/floorlink.toml"
+say "starting $name"
+if ! restart; then
+    if [ -z "$current" ]; then
+        die "$name did not start: see journalctl -u floorlink -e, fix it, and run the install again"
+    fi
+    say "$name did not start: switching back to ${current#versions/}"
+    switch "$current" "$previous"
+    rm -rf "$new"
+    restart || die "the previous version ${current#versions/} did not start either: journalctl -u floorlink -e"
+    die "$name did not start (journalctl -u floorlink -e); ${current#versions/} runs again"
+fi
+# Kept: the new version and the one before it (for `floorlink rollback`). The flat venv of
+# installs from before versions/ existed goes too.
+for dir in "$PREFIX"/versions/*; do
+    rel="versions/$(basename "$dir")"
+    if [ "$rel" != "versions/$name" ] && [ "$rel" != "$current" ]; then rm -rf "$dir"; fi
+done
+if [ -e "$PREFIX/pyvenv.cfg" ]; then
+    rm -rf "$PREFIX/bin" "$PREFIX/lib" "$PREFIX/lib64" "$PREFIX/include" "$PREFIX/share" \
+        "$PREFIX/pyvenv.cfg"
+fi
+if systemd_running; then say "running: systemctl status floorlink; journalctl -u floorlink -f"; fi
+say "done: $("$PREFIX/current/bin/floorlink" --version). Check the box: floorlink doctor"

@@ -14,7 +14,7 @@ import pytest
 from floorlink.daemon.notify import notify, watchdog_interval
 
 ROOT = Path(__file__).resolve().parents[2]
-UNITS = sorted((ROOT / "systemd").glob("*.service"))
+UNITS = sorted([*(ROOT / "systemd").glob("*.service"), *(ROOT / "systemd").glob("*.timer")])
 needs_systemd = pytest.mark.skipif(
     shutil.which("systemd-analyze") is None,
     reason="systemd-analyze is missing: apt-get install systemd (the Makefile installs it as root)",
@@ -22,10 +22,15 @@ needs_systemd = pytest.mark.skipif(
 
 
 def local_copy(unit: Path, tmp_path: Path) -> Path:
-    """The unit with ExecStart pointing at this checkout's floorlink, so verify can stat it."""
+    """The unit with ExecStart pointing at this checkout's floorlink, so verify can stat it (and
+    a timer's service beside it)."""
     exe = str(Path(sys.executable).parent / "floorlink")
+    for other in (ROOT / "systemd").glob("*.service"):
+        text = other.read_text().replace("/opt/floorlink/current/bin/floorlink", exe)
+        (tmp_path / other.name).write_text(text.replace("/opt/floorlink/bin/floorlink", exe))
     copy = tmp_path / unit.name
-    copy.write_text(unit.read_text().replace("/opt/floorlink/bin/floorlink", exe))
+    if unit.suffix != ".service":
+        copy.write_text(unit.read_text())
     return copy
 
 
@@ -42,8 +47,9 @@ def test_units_verify(unit: Path, tmp_path: Path) -> None:
 
 
 @needs_systemd
-def test_exposure_under_3(tmp_path: Path) -> None:
-    unit = local_copy(ROOT / "systemd" / "floorlink.service", tmp_path)
+@pytest.mark.parametrize("name", ["floorlink.service", "floorlink-backup.service"])
+def test_exposure_under_3(name: str, tmp_path: Path) -> None:
+    unit = local_copy(ROOT / "systemd" / name, tmp_path)
     result = subprocess.run(
         ["systemd-analyze", "security", "--offline=true", "--no-pager", str(unit)],
         capture_output=True,
