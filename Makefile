@@ -1,24 +1,37 @@
 # Floorlink: two commands do all set-up on a fresh Debian / Raspberry Pi OS box.
-#   make demo   the daemon with a simulated restaurant (private Mosquitto, SQLite, pty pager)
-#   make test   lint, then the whole suite against real parts
+#   make demo   the daemon with a simulated restaurant (private Mosquitto, SQLite, pty pager);
+#               runtime dependencies only (.venv-demo), so it builds on a 32-bit Raspberry Pi too
+#   make test   lint, then the whole suite against real parts (.venv, with the dev tools)
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+DEMO_VENV := .venv-demo
+DEMO_STAMP := $(DEMO_VENV)/.installed
+WHEELHOUSE ?= build/wheelhouse
 TYPECHECK := build/typecheck/floorlink
 CODE := daemon drivers bridge paging tests bench
 
-.PHONY: all demo test lint fmt docs bench system-deps venv clean install uninstall screenshots fuzz
+.PHONY: all demo test lint fmt docs bench system-deps demo-deps venv demo-venv wheelhouse clean install uninstall screenshots fuzz
 
 all: test
 
 ## System packages: installed with apt when running as root and something is missing.
+## The demo needs Mosquitto and venv; the tests also need Chromium and systemd-analyze.
+demo-deps:
+	@$(MAKE) -s --no-print-directory _apt NEED_TEST=
+
 system-deps:
+	@$(MAKE) -s --no-print-directory _apt NEED_TEST=1
+
+_apt:
 	@missing=""; \
 	command -v mosquitto >/dev/null || missing="$$missing mosquitto mosquitto-clients"; \
-	command -v chromium >/dev/null || missing="$$missing chromium chromium-driver"; \
-	command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
+	if [ -n "$(NEED_TEST)" ]; then \
+	  command -v chromium >/dev/null || missing="$$missing chromium chromium-driver"; \
+	  command -v systemd-analyze >/dev/null || missing="$$missing systemd"; \
+	fi; \
 	$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || missing="$$missing python3-venv"; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
@@ -38,6 +51,23 @@ $(STAMP): requirements.lock requirements-dev.lock pyproject.toml
 
 venv: system-deps $(STAMP)
 
+## The demo's venv: requirements.lock and the package, nothing from the dev lock.
+$(DEMO_STAMP): requirements.lock pyproject.toml
+	@test -x $(DEMO_VENV)/bin/python || $(PYTHON) -m venv $(DEMO_VENV)
+	$(DEMO_VENV)/bin/pip install -q --disable-pip-version-check -r requirements.lock
+	$(DEMO_VENV)/bin/pip install -q --disable-pip-version-check --no-deps -e . 2>&1 | grep -v -i warning || true
+	@touch $@
+
+demo-venv: demo-deps $(DEMO_STAMP)
+
+## Wheels for a box with no route to a package index: run on a connected machine of the same
+## architecture and Python, copy the folder over, then `sudo systemd/install.sh --wheelhouse DIR`.
+wheelhouse:
+	@mkdir -p $(WHEELHOUSE)
+	$(PYTHON) -m pip download -q --disable-pip-version-check -d $(WHEELHOUSE) -r requirements.lock
+	$(PYTHON) -m pip wheel -q --disable-pip-version-check --no-deps -w $(WHEELHOUSE) .
+	@ls $(WHEELHOUSE)/floorlink-*.whl
+
 ## mypy does not follow setuptools' editable import hook, so it reads the package through a link tree.
 $(TYPECHECK):
 	@mkdir -p $@
@@ -56,8 +86,8 @@ fmt: venv
 test: lint
 	$(BIN)/pytest -q
 
-demo: venv
-	$(BIN)/python -m floorlink.daemon.demo
+demo: demo-venv
+	$(DEMO_VENV)/bin/python -m floorlink.daemon.demo
 
 ## Documents generated from the code (docs/table-rules.md from daemon/core/rules.py).
 docs: venv
@@ -73,7 +103,7 @@ uninstall:
 	./systemd/install.sh --uninstall
 
 clean:
-	rm -rf build $(VENV) .mypy_cache .pytest_cache .ruff_cache *.egg-info
+	rm -rf build $(VENV) $(DEMO_VENV) .mypy_cache .pytest_cache .ruff_cache *.egg-info
 
 ## The README's and docs/ screenshots, from the real example floor in real Chromium.
 screenshots: venv
