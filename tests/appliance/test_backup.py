@@ -29,6 +29,14 @@ async def stream(pos: Terminal, stop: asyncio.Event, sent: list[str]) -> None:
             sent.append(eid)
 
 
+def newest_copy(folder: Path) -> Path:
+    """The newest dated copy; each is one self-contained file (no -wal), none half-written."""
+    copies = sorted(p for p in folder.iterdir() if BACKUP_RE.match(p.name))
+    assert copies and not list(folder.glob(".*partial"))
+    assert not Path(f"{copies[-1]}-wal").exists()
+    return copies[-1]
+
+
 def events_in(path: Path) -> int:
     db = sqlite3.connect(path)
     try:
@@ -58,14 +66,11 @@ async def test_backup_while_streaming_then_restore_and_replay_clean(
             assert done.returncode == 0, done.stdout + done.stderr
             assert "backed up" in done.stdout
             taken.append(before)
-            await pos.wait(lambda n=len(sent): len(sent) >= n + 30, timeout=30)
+            target = len(sent) + 30
+            await pos.wait(lambda target=target: len(sent) >= target, timeout=30)
         stop.set()
         await task
-    copies = sorted(p for p in backups.iterdir() if BACKUP_RE.match(p.name))
-    assert copies and not list(backups.glob(".*partial"))
-    newest = copies[-1]
-    # Each copy is one self-contained file (no -wal beside it) from the middle of the stream.
-    assert not Path(f"{newest}-wal").exists()
+    newest = newest_copy(backups)
     held = events_in(newest)
     assert held >= taken[-1]
     assert held < len(sent)

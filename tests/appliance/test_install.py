@@ -214,4 +214,6 @@ def test_upgrade_failures_keep_the_old_version_and_rollback_works(
 
     gone = install(v2, root, "--uninstall")
     assert gone.returncode == 0, gone.stderr
-    assert not (root / "opt/floorlink").exists() and (root / "etc/floorlink/floorlink.toml").exists()
+    assert (
+        not (root / "opt/floorlink").exists() and (root / "etc/floorlink/floorlink.toml").exists()
+    )
