@@ -202,7 +202,8 @@ def check_secrets(config: Config) -> Finding:
         return Finding(
             "secrets",
             "FAIL",
-            f"{', '.join(found)} still hold the example's placeholder: put a real secret there "
+            f"{', '.join(found)} {'still holds' if len(found) == 1 else 'still hold'} the "
+            "example's placeholder: put a real secret there "
             "(`python3 -c 'import secrets; print(secrets.token_urlsafe(24))'`)",
         )
     return Finding("secrets", "ok", "no placeholder secrets")

@@ -97,7 +97,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
         "add-terminal",
         help="create or replace a POS terminal's broker credentials",
         description="Create (or replace) a POS terminal's broker password and print what to "
-        "type into the POS. The ACL's %%u patterns give the terminal its own topics.",
+        "type into the POS. The ACL's %u patterns give the terminal its own topics.",
     )
     p.add_argument("name", help="the terminal's name and broker username, e.g. bar-1")
     _passwd_arg(p)
