@@ -3,6 +3,13 @@
 A private Mosquitto on a free loopback port, the daemon (`floorlink run`, as systemd would run it),
 a pager transmitter simulated on a pty that prints every page it decodes, and a dinner service
 played by three POS terminals plus walk-ins joining the waitlist. Ctrl-C stops everything.
+
+It runs in real time: the daemon, the page, the quotes, LATE and the re-page timers all read the
+box's one real clock, so they agree. (Compressing time would need every one of them, the
+browser's clock included, to follow a scaled clock, and a setting that scales the clock is one
+nobody should be able to switch on in production.) To be worth watching at once, the service
+opens mid-evening from events stamped with their real past times: see daemon/simulator.py.
+Needs only the runtime dependencies (`make demo` builds `.venv-demo` from requirements.lock).
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ import argparse
 import asyncio
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -22,14 +30,15 @@ from pathlib import Path
 
 from floorlink.daemon.broker import EmbeddedBroker, free_port
 from floorlink.daemon.config import load_config
-from floorlink.daemon.simulator import Simulator
+from floorlink.daemon.simulator import REAL_TIME, Simulator
 from floorlink.drivers.pagers import Page
 from floorlink.drivers.pty_transmitter import PtyTransmitter
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "config" / "floorlink.example.toml"
 TOKEN = "demo-staff-token"
-PIN = "246813"
+#: A fresh PIN each run, printed at start: there is no default PIN anywhere.
+PIN = f"{secrets.randbelow(10**6):06d}"
 
 
 def demo_config(workdir: Path, mqtt_port: int, http_port: int, pager: Path) -> Path:
@@ -106,7 +115,7 @@ def wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
     sys.exit(f"the daemon did not become healthy; its log:\n{log.read_text()[-3000:]}")
 
 
-async def main(minute_s: float, duration: float | None) -> None:
+async def main(duration: float | None) -> None:
     workdir = ROOT / "build" / "demo"
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
@@ -128,7 +137,8 @@ async def main(minute_s: float, duration: float | None) -> None:
         wait_healthy(url, proc, log)
         print(
             f"""
-Floorlink demo: Trattoria Luna, 25 tables, a simulated dinner service
+Floorlink demo: Trattoria Luna, 25 tables, a simulated dinner service in real time,
+opened mid-evening (tables seated up to 100 minutes ago; watch them go LATE and turn over)
   host stand   {url}/   (staff PIN {PIN}; on the LAN: http://{socket.gethostname()}:{http_port}/)
   API          {url}/api/v1/tables   (Authorization: Bearer {TOKEN})
   MQTT         mosquitto_sub -p {broker.port} -t 'floorlink/v1/#' -v
@@ -144,7 +154,7 @@ Pages appear below as the simulated transmitter decodes them. Ctrl-C stops every
             {t.id: t.seats for t in load_config(config).tables},
             api=url,
             token=TOKEN,
-            minute_s=minute_s,
+            minute_s=REAL_TIME,
         )
         await sim.run(duration)
     finally:
@@ -160,14 +170,11 @@ Pages appear below as the simulated transmitter decodes them. Ctrl-C stops every
 
 def run() -> None:
     parser = argparse.ArgumentParser(prog="floorlink demo", description=__doc__)
-    parser.add_argument(
-        "--minute", type=float, default=1.0, help="real seconds per simulated minute"
-    )
     parser.add_argument("--duration", type=float, default=None, help="stop after this many seconds")
     args = parser.parse_args()
     os.environ.setdefault("PYTHONUNBUFFERED", "1")
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(main(args.minute, args.duration))
+        asyncio.run(main(args.duration))
 
 
 if __name__ == "__main__":
