@@ -202,7 +202,9 @@ class Simulator:
             if entry.get("status") != "waiting" or entry["id"] in self.answered:
                 continue
             size = int(entry["party_size"])
-            fits = sorted((t for t in self._free() if self.tables[t] >= size), key=self.tables.get)
+            fits = sorted(
+                (t for t in self._free() if self.tables[t] >= size), key=self.tables.__getitem__
+            )
             if not fits:
                 continue
             self.answered.add(entry["id"])
