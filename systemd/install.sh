@@ -143,14 +143,17 @@ if system; then install -d -m 0750 -o root -g floorlink "$ETC"; else mkdir -p "$
 if [ ! -e "$ETC/floorlink.toml" ]; then
     token=$("$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(24))')
     daemon_pw=$("$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(18))')
+    pin=$("$PYTHON" -c 'import secrets; print(f"{secrets.randbelow(10**6):06d}")')
     sed -e "s|change-this-staff-token|$token|" \
+        -e "s|^staff_pin = \"2468\"|staff_pin = \"$pin\"|" \
         -e "s|mqtt://floorlink:change-me@|mqtt://floorlink:$daemon_pw@|" \
         -e "s|/var/lib/floorlink/floorlink.db|$STATE/floorlink.db|" \
         "$SRC/config/floorlink.example.toml" > "$ETC/floorlink.toml"
     if system; then chown root:floorlink "$ETC/floorlink.toml"; fi
     chmod 0640 "$ETC/floorlink.toml"
     new_daemon_pw=$daemon_pw
-    say "wrote $ETC/floorlink.toml: edit the tables, the pager port and the PIN, then"
+    say "wrote $ETC/floorlink.toml with a new staff token and staff PIN $pin (no default PIN)"
+    say "edit the tables and the pager port, then"
     say "  floorlink check-config --config $ETC/floorlink.toml"
 else
     say "kept the existing $ETC/floorlink.toml"

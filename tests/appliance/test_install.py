@@ -150,7 +150,9 @@ def test_upgrade_failures_keep_the_old_version_and_rollback_works(
     )
     for unit in ("floorlink.service", "floorlink-backup.service", "floorlink-backup.timer"):
         assert (root / "etc/systemd/system" / unit).is_file()
-    assert (root / "etc/floorlink/floorlink.toml").is_file()
+    written = (root / "etc/floorlink/floorlink.toml").read_text()
+    assert 'staff_pin = "2468"' not in written and "change-this-staff-token" not in written
+    assert "change-me" not in written
 
     # The installed version runs, as systemd would run it.
     work = tmp_path / "daemon"
