@@ -577,7 +577,10 @@ def _cross_checks(config: Config) -> list[Problem]:
     for alias, tid, other in clashes(config.table_ids, {t.id: t.aliases for t in config.tables}):
         i = config.table_ids.index(tid)
         lines.append(
-            f"tables[{i}].aliases: {json.dumps(alias)} already names table {json.dumps(other)}"
+            (
+                ("tables", i, "aliases"),
+                f"{json.dumps(alias)} already names table {json.dumps(other)}",
+            )
         )
     lines.extend(_input_checks(config))
     lines.extend(_provider_checks(config))
@@ -611,7 +614,7 @@ def _input_checks(config: Config) -> list[Problem]:
     return lines
 
 
-def _provider_checks(config: Config) -> list[str]:
+def _provider_checks(config: Config) -> list[Problem]:
     """`[cloud] provider` against the registry, and its own options under `[cloud]`."""
     from floorlink.daemon.plugins import RESERVATION_PROVIDERS
 
@@ -620,28 +623,24 @@ def _provider_checks(config: Config) -> list[str]:
         return []
     if cloud.provider not in RESERVATION_PROVIDERS:
         names = ", ".join(RESERVATION_PROVIDERS.names())
-        return [f"cloud.provider: expected one of {names}, got {json.dumps(cloud.provider)}"]
+        return [
+            (("cloud", "provider"), f"expected one of {names}, got {json.dumps(cloud.provider)}")
+        ]
     try:
         cloud.options()
     except ValidationError as exc:
-        return [
-            f"{_path(('cloud', *err['loc']))}: {_sentence({**err, 'loc': ()})}"
-            for err in exc.errors()
-        ]
+        return [(("cloud", *err["loc"]), _sentence({**err, "loc": ()})) for err in exc.errors()]
     return []
 
 
-def _pager_checks(config: Config) -> list[str]:
+def _pager_checks(config: Config) -> list[Problem]:
     """`[pager]`'s protocol keys against the protocol's own options model."""
     if config.pager is None:
         return []
     try:
         config.pager.options()
     except ValidationError as exc:
-        return [
-            f"{_path(('pager', *err['loc']))}: {_sentence({**err, 'loc': ()})}"
-            for err in exc.errors()
-        ]
+        return [(("pager", *err["loc"]), _sentence({**err, "loc": ()})) for err in exc.errors()]
     return []
 
 
