@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 MIN_FREE_MB = 200
 Verdict = Literal["ok", "WARN", "FAIL", "??"]
 #: PINs shipped in examples and demos: anyone who has read the docs knows them.
-DEFAULT_PINS = frozenset({"2468"})
+DEFAULT_PINS = frozenset({"2468", "246813"})
 #: Values the example config and the docs use where a secret belongs.
 PLACEHOLDER_RE = re.compile(
     r"change[-_ ]?(?:me|this)|example|placeholder|^\.\.\.$|^(?:secret|password|token)$", re.I

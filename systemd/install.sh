@@ -145,7 +145,7 @@ if [ ! -e "$ETC/floorlink.toml" ]; then
     daemon_pw=$("$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(18))')
     pin=$("$PYTHON" -c 'import secrets; print(f"{secrets.randbelow(10**6):06d}")')
     sed -e "s|change-this-staff-token|$token|" \
-        -e "s|^staff_pin = \"2468\"|staff_pin = \"$pin\"|" \
+        -e "s|^staff_pin = \"[0-9]*\"|staff_pin = \"$pin\"|" \
         -e "s|mqtt://floorlink:change-me@|mqtt://floorlink:$daemon_pw@|" \
         -e "s|/var/lib/floorlink/floorlink.db|$STATE/floorlink.db|" \
         "$SRC/config/floorlink.example.toml" > "$ETC/floorlink.toml"

@@ -155,7 +155,7 @@ def test_doctor_flags_the_default_pin_weak_pins_and_placeholder_secrets(tmp_path
     for pin in ("4719", "270513", "80613942"):
         assert weak_pin(pin) is None, pin
     weak = tmp_path / "weak.toml"
-    weak.write_text(BASE.replace("[http]\n", '[http]\nstaff_pin = "1111"\n'))
+    weak.write_text(BASE.replace("[http]\n", '[http]\nstaff_pin = "111111"\n'))
     assert check_pin(load_config(weak, {})).verdict == "WARN"
     strong = BASE.replace("[http]\n", '[http]\nstaff_pin = "480213"\n')
     weak.write_text(strong)
