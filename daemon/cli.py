@@ -87,18 +87,38 @@ def cmd_report(args: argparse.Namespace) -> int:
     config = _load(args.config)
     if config is None:
         return EXIT_CONFIG
-    from datetime import date, datetime
+    import time as _time
+    from datetime import date
     from zoneinfo import ZoneInfo
 
-    from floorlink.daemon.report import render, service_report
+    from floorlink.daemon.report import REPORTS, default_day, load_period, service_day_of
 
-    day = (
-        date.fromisoformat(args.day)
-        if args.day
-        else datetime.now(ZoneInfo(config.site.timezone)).date()
-    )
-    report = service_report(config, day)
-    print(json.dumps(report, indent=2) if args.json else render(report))
+    tz, cutoff = ZoneInfo(config.site.timezone), config.reports.cutoff
+    now = int(_time.time() * 1000)
+
+    def day_arg(text: str | None) -> date:
+        if text is None:
+            return default_day(now, tz, cutoff)
+        if text == "today":
+            return service_day_of(now, tz, cutoff)
+        return date.fromisoformat(text)
+
+    try:
+        first = day_arg(args.since or args.day)
+        last = day_arg(args.until or args.day) if (args.until or args.day) else first
+    except ValueError as exc:
+        print(f"floorlink report: {exc} (expected YYYY-MM-DD or 'today')", file=sys.stderr)
+        return EXIT_CONFIG
+    if last < first:
+        print("floorlink report: --until is before --since", file=sys.stderr)
+        return EXIT_CONFIG
+    table = REPORTS[args.name](load_period(config, first, last))
+    if args.json:
+        print(json.dumps(table.to_json(), indent=2))
+    elif args.csv:
+        sys.stdout.write(table.to_csv())
+    else:
+        print(table.render())
     return 0
 
 
@@ -138,14 +158,23 @@ def main(argv: list[str] | None = None) -> int:
     )
     config_arg(p)
     p.set_defaults(fn=cmd_doctor)
+    from floorlink.daemon.report import REPORTS
+
     p = sub.add_parser(
         "report",
-        help="a day's covers, turns, revenue and RevPASH from the log",
-        description="Covers, turns, revenue and RevPASH for one service day, from the log.",
+        help="a service day's covers, turns, revenue, RevPASH... (docs/reports.md)",
+        description="One report (summary, turns, phases, revpash, sections, servers, tables, "
+        "per-person, flow, accounting...) over service days, from the closed-checks projection. "
+        "Each figure is defined in docs/reports.md.",
     )
+    p.add_argument("name", nargs="?", default="summary", choices=sorted(REPORTS), help="the report")
     config_arg(p)
-    p.add_argument("--day", help="YYYY-MM-DD (default: today)")
-    p.add_argument("--json", action="store_true", help="print the report as JSON")
+    p.add_argument("--day", help="YYYY-MM-DD or 'today' (default: the service day that just ended)")
+    p.add_argument("--since", help="first service day of a range (YYYY-MM-DD)")
+    p.add_argument("--until", help="last service day of a range (default: --since)")
+    out = p.add_mutually_exclusive_group()
+    out.add_argument("--json", action="store_true", help="print the report as JSON")
+    out.add_argument("--csv", action="store_true", help="print the report as CSV")
     p.set_defaults(fn=cmd_report)
     from floorlink.daemon import backup_cli, terminals, upgrade
 

@@ -2,10 +2,11 @@
 
 The floor already folds a check's events in any order into facts that only grow; this part
 reads those facts right after the floor applied an event and turns them into a row (check,
-table, covers, server, opened, first course, printed, closed, voided, total, tip, items). It folds
-nothing itself, so the report and turn-time learning cannot disagree with the floor. The engine
-writes the rows in the same transaction as the events; `floorlink replay` rebuilds them from the
-log and compares. Pure: no clock, no I/O (the shell drains `pending` after each input).
+table, covers, server, opened, first course, printed, closed, voided, total, tip, items, course
+fire times). It folds nothing itself, so the report and turn-time learning cannot disagree with
+the floor. The engine writes the rows in the same transaction as the events; `floorlink replay`
+rebuilds them from the log and compares. Pure: no clock, no I/O (the shell drains `pending`
+after each input).
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ def check_row(facts: CheckFacts, seq: int) -> Row | None:
         "tip": facts.tip,
         "items": [item for key in sorted(facts.items) for item in facts.items[key]],
         "seq": seq,
+        "courses": dict(sorted(facts.courses.items())),
     }
 
 

@@ -14,6 +14,7 @@ import os
 import re
 import tomllib
 from collections.abc import Mapping
+from datetime import time
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import unquote, urlsplit
@@ -254,6 +255,18 @@ class Cloud(Model):
         return RESERVATION_PROVIDERS.options(self.provider, self.settings)
 
 
+class Reports(Model):
+    day_starts: Annotated[str, Field(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]$")] = Field(
+        "05:00",
+        description="local time the service day starts (HH:MM); late closes belong to the night",
+    )
+
+    @property
+    def cutoff(self) -> time:
+        hh, mm = self.day_starts.split(":")
+        return time(int(hh), int(mm))
+
+
 class Log(Model):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["auto", "json", "console"] = "auto"
@@ -302,6 +315,7 @@ class Config(Model):
     paging: Paging = Paging()
     cloud: Cloud | None = None
     log: Log = Log()
+    reports: Reports = Reports()
     inputs: list[InputCfg] = Field(default_factory=list)
     tables: Annotated[list[TableCfg], Field(min_length=1)]
 

@@ -1,39 +1,69 @@
-"""`floorlink report`: a day's service from the closed-checks projection: covers, turns, revenue,
-RevPASH.
+"""`floorlink report`: a service day (or a range of them) from the closed-checks projection.
 
 The rows are the floor's own view of each ended check (daemon/closed_checks.py), written with the
-events, so the report agrees with what the floor showed whatever order a check's events came in.
-Read-only over the store with sqlite-utils (the same library gives the IT person
-`sqlite-utils rows /var/lib/floorlink/floorlink.db closed_checks` for ad-hoc questions). A store
-the daemon has not migrated yet is read by folding its log through the same projection.
+events, so every report agrees with what the floor showed whatever order a check's events came
+in; nothing here folds check events. Read-only over the store with sqlite-utils (the same library
+gives the IT person `sqlite-utils rows /var/lib/floorlink/floorlink.db closed_checks` for ad-hoc
+questions). A store the daemon has not migrated yet is read by folding its log through the same
+projection. Money is `Decimal` from the POS's decimal strings, never float. Each figure's
+definition is in docs/reports.md.
 """
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_EVEN, Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
 from floorlink.daemon.closed_checks import Row, rows_of
-from floorlink.daemon.store import CHECK_COLUMNS, Store
+from floorlink.daemon.store import _JSON_COLUMNS, CHECK_COLUMNS, Store
 
 if TYPE_CHECKING:
     from floorlink.daemon.config import Config
 
+DASH = "—"
+CENT = Decimal("0.01")
+MINUTE = 60_000
+HOUR = 3_600_000
 
-def day_bounds(day: date, tz: ZoneInfo) -> tuple[int, int]:
-    """Epoch ms of the service day, 05:00 to 05:00 local (late closes belong to the night)."""
-    start = datetime.combine(day, time(5), tz)
-    end = start + timedelta(days=1)
+
+# ---- the service day ----------------------------------------------------------------------
+
+
+def day_bounds(day: date, tz: ZoneInfo, cutoff: time = time(5)) -> tuple[int, int]:
+    """Epoch ms of the service day, cutoff to cutoff local (late closes belong to the night)."""
+    start = datetime.combine(day, cutoff, tz)
+    end = datetime.combine(day + timedelta(days=1), cutoff, tz)
     return int(start.timestamp() * 1000), int(end.timestamp() * 1000)
 
 
-def day_rows(config: Config, start: int, end: int) -> list[Row]:
+def service_day_of(ms: int, tz: ZoneInfo, cutoff: time = time(5)) -> date:
+    """The service day an instant belongs to: 01:30 after a 05:00 cutoff is the night before."""
+    local = datetime.fromtimestamp(ms / 1000, tz)
+    return local.date() - timedelta(days=1) if local.time() < cutoff else local.date()
+
+
+def default_day(now_ms: int, tz: ZoneInfo, cutoff: time = time(5)) -> date:
+    """The service day that just ended. Before the cutoff (02:30 after close) that is tonight's,
+    which began on yesterday's date; from the cutoff on it is yesterday's: the local date minus
+    one either way, for a cutoff at or after midnight (`--day today` asks for the current one)."""
+    local = datetime.fromtimestamp(now_ms / 1000, tz)
+    return local.date() - timedelta(days=1)
+
+
+# ---- reading the projection ---------------------------------------------------------------
+
+
+def range_rows(config: Config, start: int, end: int) -> list[Row]:
     """Projection rows of checks closed or voided in [start, end)."""
     db = sqlite_utils.Database(f"file:{config.store.path}?mode=ro", use_counts_table=False)
     tables = set(db.table_names())
@@ -42,7 +72,8 @@ def day_rows(config: Config, start: int, end: int) -> list[Row]:
         and list(db.query("SELECT 1 FROM meta WHERE key = 'closed_checks.rebuild'"))
     )
     if fresh:
-        cols = ", ".join(f'"{c}"' for c in CHECK_COLUMNS)
+        have = {c.name for c in db["closed_checks"].columns}
+        cols = ", ".join(f'"{c}"' for c in CHECK_COLUMNS if c in have)
         rows = list(
             db.query(
                 f"SELECT {cols} FROM closed_checks WHERE (closed >= ? AND closed < ?)"
@@ -51,6 +82,9 @@ def day_rows(config: Config, start: int, end: int) -> list[Row]:
             )
         )
         db.close()
+        for row in rows:
+            for c in _JSON_COLUMNS:
+                row[c] = json.loads(row[c]) if c in row else {}
         return rows
     db.close()
     from floorlink.daemon.app import build_state
@@ -68,62 +102,518 @@ def day_rows(config: Config, start: int, end: int) -> list[Row]:
     ]
 
 
+def day_rows(config: Config, start: int, end: int) -> list[Row]:
+    """Kept for callers of the one-day reader."""
+    return range_rows(config, start, end)
+
+
+# ---- one paid check, as the reports see it ------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Check:
+    """A check paid inside the period (voided checks are counted, never summed)."""
+
+    number: str
+    table: str
+    section: str
+    server: str | None
+    covers: int
+    opened: int
+    closed: int
+    printed: int | None
+    courses: dict[str, int]
+    total: Decimal
+    tip: Decimal
+    items: list[dict[str, Any]]
+    day: date
+
+    @property
+    def turn_minutes(self) -> Decimal:
+        return Decimal(self.closed - self.opened) / MINUTE
+
+
+@dataclass
+class Period:
+    """What a report reads: the paid checks and voids of [first, last] service days."""
+
+    config: Config
+    first: date
+    last: date
+    checks: list[Check]
+    voided: int
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.config.site.timezone)
+
+    @property
+    def seats(self) -> int:
+        return sum(t.seats for t in self.config.tables)
+
+    @property
+    def days(self) -> int:
+        return (self.last - self.first).days + 1
+
+
+def period_of(config: Config, first: date, last: date, rows: Iterable[Row]) -> Period:
+    tz, cutoff = ZoneInfo(config.site.timezone), config.reports.cutoff
+    start, _ = day_bounds(first, tz, cutoff)
+    _, end = day_bounds(last, tz, cutoff)
+    sections = {t.id: t.section for t in config.tables}
+    checks: list[Check] = []
+    voided = 0
+    for r in rows:
+        if r.get("voided") is not None:
+            voided += start <= r["voided"] < end
+            continue
+        if r.get("closed") is None or not start <= r["closed"] < end:
+            continue
+        checks.append(
+            Check(
+                number=r["check"],
+                table=r["table"],
+                section=sections.get(r["table"], "(unknown table)"),
+                server=r.get("server"),
+                covers=int(r.get("covers") or 0),
+                opened=r["opened"],
+                closed=r["closed"],
+                printed=r.get("printed"),
+                courses=dict(r.get("courses") or {}),
+                total=Decimal(r.get("total") or "0"),
+                tip=Decimal(r.get("tip") or "0"),
+                items=list(r.get("items") or []),
+                day=service_day_of(r["closed"], tz, cutoff),
+            )
+        )
+    checks.sort(key=lambda c: (c.closed, c.number))
+    return Period(config, first, last, checks, voided)
+
+
+def load_period(config: Config, first: date, last: date) -> Period:
+    tz, cutoff = ZoneInfo(config.site.timezone), config.reports.cutoff
+    start, _ = day_bounds(first, tz, cutoff)
+    _, end = day_bounds(last, tz, cutoff)
+    return period_of(config, first, last, range_rows(config, start, end))
+
+
+# ---- a report's result: a table with reasons for its blanks -------------------------------
+
+Cell = str | int | Decimal | None
+
+
+@dataclass
+class Table:
+    """A report: columns, rows, and for each blank cell's column the reason it is blank."""
+
+    name: str
+    title: str
+    columns: list[str]
+    rows: list[list[Cell]] = field(default_factory=list)
+    why: dict[str, str] = field(default_factory=dict)  # column -> why its blanks are blank
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "report": self.name,
+            "title": self.title,
+            "columns": self.columns,
+            "rows": [[_json_cell(v) for v in row] for row in self.rows],
+            "why": self.why,
+        }
+
+    def to_csv(self) -> str:
+        out = io.StringIO()
+        w = csv.writer(out, lineterminator="\n")
+        w.writerow(self.columns)
+        for row in self.rows:
+            w.writerow(["" if v is None else _text(v) for v in row])
+        return out.getvalue()
+
+    def render(self) -> str:
+        """A terminal table; a blank reads "—" and the reasons follow the table."""
+        cells = [[DASH if v is None else _text(v) for v in row] for row in self.rows]
+        widths = [
+            max([len(col), *(len(r[i]) for r in cells)]) for i, col in enumerate(self.columns)
+        ]
+        lines = [
+            self.title,
+            "  ".join(c.ljust(w) for c, w in zip(self.columns, widths, strict=True)),
+        ]
+        lines.append("  ".join("-" * w for w in widths))
+        for row, raw in zip(cells, self.rows, strict=True):
+            lines.append(
+                "  ".join(
+                    c.rjust(w) if isinstance(v, int | Decimal) else c.ljust(w)
+                    for c, w, v in zip(row, widths, raw, strict=True)
+                ).rstrip()
+            )
+        if not self.rows:
+            lines.append(f"{DASH} no rows: {self.why.get('*', 'no paid checks in the period')}")
+        blanks = {self.columns[i] for row in self.rows for i, v in enumerate(row) if v is None}
+        for col in self.columns:
+            if col in blanks and col in self.why:
+                lines.append(f"{DASH} {col}: {self.why[col]}")
+        return "\n".join(lines)
+
+
+def _text(v: str | int | Decimal) -> str:
+    return f"{v:.2f}" if isinstance(v, Decimal) else str(v)
+
+
+def _json_cell(v: Cell) -> str | int | None:
+    return f"{v:.2f}" if isinstance(v, Decimal) else v
+
+
+def money(v: Decimal) -> Decimal:
+    return v.quantize(CENT, rounding=ROUND_HALF_EVEN)
+
+
+def ratio(num: Decimal, den: Decimal | int) -> Decimal | None:
+    return None if not den else money(num / Decimal(den))
+
+
+def _revenue(checks: Iterable[Check]) -> Decimal:
+    return sum((c.total for c in checks), Decimal(0))
+
+
+NO_CHECKS = "no paid checks in the period"
+NO_COVERS = "no covers recorded on the checks (the POS sent no guest count)"
+
+
+# ---- the reports --------------------------------------------------------------------------
+
+
+def summary(p: Period) -> Table:
+    """The day in one column: the figures the old `floorlink report` printed."""
+    s = summarize_period(p)
+    t = Table("summary", _title(p, "service summary"), ["figure", "value"])
+    for key, value in s["figures"].items():
+        t.rows.append([key.replace("_", " "), value])
+    t.why = {"value": "; ".join(f"{k.replace('_', ' ')}: {w}" for k, w in s["why"].items())}
+    return t
+
+
+def summarize_period(p: Period) -> dict[str, Any]:
+    paid = p.checks
+    revenue = _revenue(paid)
+    covers = sum(c.covers for c in paid)
+    hours = _service_hours(paid)
+    seats = p.seats
+    why: dict[str, str] = {}
+    if not paid:
+        for k in ("average_check", "average_per_cover", "median_turn_minutes", "revpash"):
+            why[k] = NO_CHECKS
+    elif not covers:
+        why["average_per_cover"] = NO_COVERS
+    turns = sorted(c.turn_minutes for c in paid)
+    figures: dict[str, Cell] = {
+        "checks": len(paid),
+        "voided": p.voided,
+        "covers": covers,
+        "revenue": money(revenue),
+        "tips": money(sum((c.tip for c in paid), Decimal(0))),
+        "average_check": ratio(revenue, len(paid)),
+        "average_per_cover": ratio(revenue, covers),
+        "turns_per_table": ratio(Decimal(len(paid)), len(p.config.tables) * p.days),
+        "median_turn_minutes": round(turns[len(turns) // 2]) if paid else None,
+        "service_hours": money(hours),
+        "revpash": ratio(revenue, seats * hours) if paid and seats else None,
+    }
+    return {"figures": figures, "why": why}
+
+
+def _service_hours(checks: Sequence[Check]) -> Decimal:
+    """Hours from each day's first seating to its last payment (at least one per day served)."""
+    by_day: dict[date, list[Check]] = defaultdict(list)
+    for c in checks:
+        by_day[c.day].append(c)
+    total = Decimal(0)
+    for day_checks in by_day.values():
+        span = max(c.closed for c in day_checks) - min(c.opened for c in day_checks)
+        total += max(Decimal(1), Decimal(span) / HOUR)
+    return total
+
+
+def covers_report(p: Period) -> Table:
+    t = Table("covers", _title(p, "covers by party size"), ["party size", "checks", "covers"])
+    by: dict[int, list[Check]] = defaultdict(list)
+    for c in p.checks:
+        by[c.covers].append(c)
+    for size in sorted(by):
+        t.rows.append([size, len(by[size]), sum(c.covers for c in by[size])])
+    t.rows.append(["all", len(p.checks), sum(c.covers for c in p.checks)])
+    return t
+
+
+def turns(p: Period) -> Table:
+    t = Table(
+        "turns",
+        _title(p, "turns and turn time by party size"),
+        ["party size", "turns", "mean minutes", "median minutes", "turns per table per day"],
+    )
+    by: dict[int, list[Check]] = defaultdict(list)
+    for c in p.checks:
+        by[c.covers].append(c)
+    tables = len(p.config.tables) * p.days
+    for size in sorted(by):
+        group = by[size]
+        mins = sorted(c.turn_minutes for c in group)
+        t.rows.append(
+            [
+                size,
+                len(group),
+                money(sum(mins, Decimal(0)) / len(mins)),
+                money(_median(mins)),
+                ratio(Decimal(len(group)), tables),
+            ]
+        )
+    return t
+
+
+def _median(values: Sequence[Decimal]) -> Decimal:
+    n = len(values)
+    mid = n // 2
+    return values[mid] if n % 2 else (values[mid - 1] + values[mid]) / 2
+
+
+PHASES: list[tuple[str, str]] = [
+    ("seated", "first course fired"),
+    ("first course fired", "entrees fired"),
+    ("entrees fired", "check dropped"),
+    ("check dropped", "paid"),
+    ("paid", "cleared"),
+]
+
+
+def _phase_time(c: Check, phase: str) -> int | None:
+    if phase == "seated":
+        return c.opened
+    if phase == "first course fired":
+        return min(c.courses.values()) if c.courses else None
+    if phase == "entrees fired":
+        return c.courses.get("entrees")
+    if phase == "check dropped":
+        return c.printed
+    if phase == "paid":
+        return c.closed
+    return None  # cleared: not in the projection yet
+
+
+def phases(p: Period) -> Table:
+    t = Table(
+        "phases",
+        _title(p, "turn phases"),
+        ["from", "to", "checks", "mean minutes", "median minutes"],
+    )
+    for a, b in PHASES:
+        mins = sorted(
+            Decimal(tb - ta) / MINUTE
+            for c in p.checks
+            if (ta := _phase_time(c, a)) is not None
+            and (tb := _phase_time(c, b)) is not None
+            and tb >= ta
+        )
+        mean = money(sum(mins, Decimal(0)) / len(mins)) if mins else None
+        t.rows.append([a, b, len(mins), mean, money(_median(mins)) if mins else None])
+    t.why = {
+        "mean minutes": "no check in the period has both times (a check that never fired a"
+        " course or was never printed is left out of that phase; the table's cleared time is"
+        " not in the closed-checks projection yet)",
+    }
+    t.why["median minutes"] = t.why["mean minutes"]
+    return t
+
+
+def revpash(p: Period) -> Table:
+    """Revenue per available seat hour, per local clock hour across the period's days."""
+    t = Table(
+        "revpash",
+        _title(p, "RevPASH per hour (revenue by the hour the party was seated)"),
+        ["hour", "checks", "revenue", "revpash"],
+    )
+    by: dict[int, list[Check]] = defaultdict(list)
+    for c in p.checks:
+        by[datetime.fromtimestamp(c.opened / 1000, p.tz).hour].append(c)
+    cutoff = p.config.reports.cutoff.hour
+    for hour in sorted(by, key=lambda h: (h - cutoff) % 24):
+        rev = _revenue(by[hour])
+        t.rows.append([f"{hour:02d}:00", len(by[hour]), money(rev), ratio(rev, p.seats * p.days)])
+    return t
+
+
+def revpash_days(p: Period) -> Table:
+    t = Table(
+        "revpash-days",
+        _title(p, "RevPASH per service day"),
+        ["day", "checks", "revenue", "service hours", "revpash"],
+    )
+    by: dict[date, list[Check]] = defaultdict(list)
+    for c in p.checks:
+        by[c.day].append(c)
+    for day in sorted(by):
+        rev, hours = _revenue(by[day]), _service_hours(by[day])
+        t.rows.append([day.isoformat(), len(by[day]), money(rev), money(hours),
+                       ratio(rev, p.seats * hours)])  # fmt: skip
+    return t
+
+
+def _by(p: Period, name: str, what: str, key: Callable[[Check], str | None]) -> Table:
+    t = Table(
+        name,
+        _title(p, f"revenue by {what}"),
+        [what, "checks", "covers", "revenue", "tips", "per cover", "share %"],
+    )
+    groups: dict[str, list[Check]] = defaultdict(list)
+    for c in p.checks:
+        groups[key(c) or "(none)"].append(c)
+    whole = _revenue(p.checks)
+    for k in sorted(groups):
+        g = groups[k]
+        rev, covers = _revenue(g), sum(c.covers for c in g)
+        t.rows.append([k, len(g), covers, money(rev), money(sum((c.tip for c in g), Decimal(0))),
+                       ratio(rev, covers), ratio(rev * 100, whole)])  # fmt: skip
+    t.why = {"per cover": NO_COVERS, "share %": "the period's revenue is zero"}
+    return t
+
+
+def by_section(p: Period) -> Table:
+    return _by(p, "sections", "section", lambda c: c.section)
+
+
+def by_server(p: Period) -> Table:
+    return _by(p, "servers", "server", lambda c: c.server)
+
+
+def by_table(p: Period) -> Table:
+    return _by(p, "tables", "table", lambda c: c.table)
+
+
+def per_person(p: Period) -> Table:
+    t = Table(
+        "per-person",
+        _title(p, "spend per person by party size"),
+        ["party size", "checks", "covers", "revenue", "per person"],
+    )
+    by: dict[int, list[Check]] = defaultdict(list)
+    for c in p.checks:
+        by[c.covers].append(c)
+    for size in sorted(by):
+        g = by[size]
+        rev, covers = _revenue(g), sum(c.covers for c in g)
+        t.rows.append([size, len(g), covers, money(rev), ratio(rev, covers)])
+    t.why = {"per person": NO_COVERS}
+    return t
+
+
+def flow(p: Period) -> Table:
+    """Covers seated per 15 minutes (local clock), summed over the period's days."""
+    t = Table("flow", _title(p, "cover flow per 15 minutes"), ["from", "checks", "covers"])
+    by: dict[tuple[int, int], list[Check]] = defaultdict(list)
+    for c in p.checks:
+        at = datetime.fromtimestamp(c.opened / 1000, p.tz)
+        by[(at.hour, at.minute // 15 * 15)].append(c)
+    cutoff = p.config.reports.cutoff.hour
+    for hour, minute in sorted(by, key=lambda k: ((k[0] - cutoff) % 24, k[1])):
+        g = by[(hour, minute)]
+        t.rows.append([f"{hour:02d}:{minute:02d}", len(g), sum(c.covers for c in g)])
+    return t
+
+
+def accounting(p: Period) -> Table:
+    """The bookkeeper's export: per service day, revenue and tips per table, section, server."""
+    t = Table(
+        "accounting",
+        _title(p, "accounting export"),
+        ["day", "kind", "key", "checks", "covers", "revenue", "tips"],
+    )
+    keys: list[tuple[str, Callable[[Check], str | None]]] = [
+        ("table", lambda c: c.table),
+        ("section", lambda c: c.section),
+        ("server", lambda c: c.server),
+    ]
+    by_day: dict[date, list[Check]] = defaultdict(list)
+    for c in p.checks:
+        by_day[c.day].append(c)
+    for day in sorted(by_day):
+        for kind, key in keys:
+            groups: dict[str, list[Check]] = defaultdict(list)
+            for c in by_day[day]:
+                groups[key(c) or "(none)"].append(c)
+            for k in sorted(groups):
+                g = groups[k]
+                tips = money(sum((c.tip for c in g), Decimal(0)))
+                covers = sum(c.covers for c in g)
+                t.rows.append([day.isoformat(), kind, k, len(g), covers, money(_revenue(g)), tips])
+    return t
+
+
+def _title(p: Period, what: str) -> str:
+    span = p.first.isoformat() if p.first == p.last else f"{p.first} to {p.last}"
+    return f"{p.config.site.id}: {what}, service day {span}"
+
+
+REPORTS: dict[str, Callable[[Period], Table]] = {
+    "summary": summary,
+    "covers": covers_report,
+    "turns": turns,
+    "phases": phases,
+    "revpash": revpash,
+    "revpash-days": revpash_days,
+    "sections": by_section,
+    "servers": by_server,
+    "tables": by_table,
+    "per-person": per_person,
+    "flow": flow,
+    "accounting": accounting,
+}
+
+
+# ---- the old one-day dictionary (the API and older callers) -------------------------------
+
+
 def service_report(config: Config, day: date) -> dict[str, Any]:
-    start, end = day_bounds(day, ZoneInfo(config.site.timezone))
-    return summarize(config, day, day_rows(config, start, end))
+    tz, cutoff = ZoneInfo(config.site.timezone), config.reports.cutoff
+    start, end = day_bounds(day, tz, cutoff)
+    return summarize(config, day, range_rows(config, start, end))
 
 
 def summarize(config: Config, day: date, rows: Iterable[Row]) -> dict[str, Any]:
-    """The day's figures from its projection rows (pure: the property tests call it directly)."""
-    start, end = day_bounds(day, ZoneInfo(config.site.timezone))
-    checks: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        c: dict[str, Any] = {"opened": row["opened"], "table": row["table"]}
-        c["guests"] = row["covers"]
-        if row["voided"] is not None:
-            c["voided"] = start <= row["voided"] < end
-            c["void"] = True
-        if row["closed"] is not None and start <= row["closed"] < end:
-            c["closed"] = row["closed"]
-            c["total"] = Decimal(row["total"] or "0")
-            c["tip"] = Decimal(row["tip"] or "0")
-        checks[row["check"]] = c
-    paid = [c for c in checks.values() if "closed" in c and not c.get("void")]
-    seats = sum(t.seats for t in config.tables)
-    revenue = sum((c["total"] for c in paid), Decimal(0))
-    covers = sum(int(c.get("guests") or 0) for c in paid)
-    if paid:
-        first = min(c["opened"] for c in paid)
-        last = max(c["closed"] for c in paid)
-        hours = max(1.0, (last - first) / 3_600_000)
-    else:
-        hours = 0.0
-    turn_minutes = sorted((c["closed"] - c["opened"]) / 60_000 for c in paid)
+    """The day's figures from its projection rows (pure: the property tests call it directly).
+    A figure that cannot be computed is null, and `why` says why."""
+    p = period_of(config, day, day, rows)
+    s = summarize_period(p)
+    f = s["figures"]
     by_table: dict[str, int] = defaultdict(int)
-    for c in paid:
-        by_table[c["table"]] += 1
+    for c in p.checks:
+        by_table[c.table] += 1
     return {
         "site": config.site.id,
         "day": day.isoformat(),
-        "checks": len(paid),
-        "voided": sum(1 for c in checks.values() if c.get("voided")),
-        "covers": covers,
-        "revenue": f"{revenue:.2f}",
-        "tips": f"{sum((c['tip'] for c in paid), Decimal(0)):.2f}",
-        "average_check": f"{revenue / len(paid):.2f}" if paid else None,
-        "turns_per_table": round(len(paid) / len(config.tables), 2) if config.tables else 0,
-        "median_turn_minutes": round(turn_minutes[len(turn_minutes) // 2]) if paid else None,
-        "service_hours": round(hours, 2),
-        "revpash": f"{revenue / Decimal(seats * hours):.2f}" if paid and seats else None,
+        "checks": f["checks"],
+        "voided": f["voided"],
+        "covers": f["covers"],
+        "revenue": _json_cell(f["revenue"]),
+        "tips": _json_cell(f["tips"]),
+        "average_check": _json_cell(f["average_check"]),
+        "average_per_cover": _json_cell(f["average_per_cover"]),
+        "turns_per_table": float(f["turns_per_table"] or 0),
+        "median_turn_minutes": f["median_turn_minutes"],
+        "service_hours": float(f["service_hours"]),
+        "revpash": _json_cell(f["revpash"]),
         "checks_by_table": dict(sorted(by_table.items())),
+        "why": s["why"],
     }
 
 
 def render(report: dict[str, Any]) -> str:
+    """The one-day dictionary as text: a blank reads "—" with its reason, never "None"."""
     lines = [f"{report['site']} on {report['day']}"]
+    why = report.get("why", {})
     for key in (
-        "checks", "voided", "covers", "revenue", "tips", "average_check", "turns_per_table",
-        "median_turn_minutes", "service_hours", "revpash",
+        "checks", "voided", "covers", "revenue", "tips", "average_check", "average_per_cover",
+        "turns_per_table", "median_turn_minutes", "service_hours", "revpash",
     ):  # fmt: skip
-        lines.append(f"  {key.replace('_', ' '):<22}{report[key]}")
+        value = report.get(key)
+        text = f"{DASH} ({why.get(key, 'not computed')})" if value is None else str(value)
+        lines.append(f"  {key.replace('_', ' '):<22}{text}")
     return "\n".join(lines)

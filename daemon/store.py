@@ -548,16 +548,18 @@ class Store:
 #: voided, total, tip, items (a JSON list), and the seq of the event that last changed the row.
 CHECK_COLUMNS = (
     "check", "table", "covers", "server", "opened", "first_course", "printed", "closed",
-    "voided", "total", "tip", "items", "seq",
+    "voided", "total", "tip", "items", "seq", "courses",
 )  # fmt: skip
+_JSON_COLUMNS = ("items", "courses")
 _CHECK_SQL = ", ".join(f'"{c}"' for c in CHECK_COLUMNS)
 
 
 def _check_params(row: Mapping[str, Any]) -> tuple[Any, ...]:
-    return tuple(dumps(row[c]) if c == "items" else row[c] for c in CHECK_COLUMNS)
+    return tuple(dumps(row[c]) if c in _JSON_COLUMNS else row[c] for c in CHECK_COLUMNS)
 
 
 def _check_row(values: Sequence[Any]) -> dict[str, Any]:
     row = dict(zip(CHECK_COLUMNS, values, strict=True))
-    row["items"] = json.loads(row["items"])
+    for c in _JSON_COLUMNS:
+        row[c] = json.loads(row[c])
     return row
