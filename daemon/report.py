@@ -286,10 +286,9 @@ NO_COVERS = "no covers recorded on the checks (the POS sent no guest count)"
 def summary(p: Period) -> Table:
     """The day in one column: the figures the old `floorlink report` printed."""
     s = summarize_period(p)
-    t = Table("summary", _title(p, "service summary"), ["figure", "value"])
+    t = Table("summary", _title(p, "service summary"), ["figure", "value", "why blank"])
     for key, value in s["figures"].items():
-        t.rows.append([key.replace("_", " "), value])
-    t.why = {"value": "; ".join(f"{k.replace('_', ' ')}: {w}" for k, w in s["why"].items())}
+        t.rows.append([key.replace("_", " "), value, s["why"].get(key, "")])
     return t
 
 
