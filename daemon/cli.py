@@ -184,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     from floorlink.daemon.receipts_cli import add_parser as add_receipts
 
     add_receipts(sub)
+    from floorlink.daemon.guest_cli import add_parser as add_guest
+
+    add_guest(sub)
     args = parser.parse_args(argv)
     # The one-shot commands die quietly when piped into `head`. The daemon ignores SIGPIPE: a write
     # to a socket the broker just closed must be an error it handles, never a silent death

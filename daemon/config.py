@@ -47,6 +47,9 @@ class Site(Model):
     id: Annotated[str, Field(pattern=r"^[a-z0-9-]{1,64}$", description="site id, [a-z0-9-]")]
     timezone: str = Field("UTC", description="IANA time zone of the restaurant")
     name: str | None = Field(None, description="display name (default: the id)")
+    country: Annotated[str, Field(pattern=r"^[A-Z]{2}$")] = Field(
+        "US", description="ISO 3166 country: guests' local phone numbers are read in it"
+    )
 
     @field_validator("timezone")
     @classmethod

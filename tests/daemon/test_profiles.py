@@ -1,0 +1,148 @@
+"""Guest profiles from a real store's log: matching by phone and email, the name only as a
+tie-break, visits from the linked checks, the indexed lookup, and the CLI's show and export."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from floorlink.daemon import profiles
+from floorlink.daemon.app import build_state
+from floorlink.daemon.cli import main
+from floorlink.daemon.config import Config, parse_config
+from floorlink.daemon.core.state import Input
+from floorlink.daemon.engine import Engine
+from floorlink.daemon.store import Store
+
+TZ = ZoneInfo("America/Chicago")
+NIGHT = datetime(2026, 11, 2, 18, tzinfo=TZ)
+
+
+def _config(tmp_path: Path) -> Config:
+    text = (
+        f'[site]\nid = "s"\ntimezone = "America/Chicago"\ncountry = "US"\n'
+        f'[store]\npath = "{tmp_path / "f.db"}"\n[http]\nstaff_token = "long-enough-token"\n'
+        '[[tables]]\nid = "1"\nseats = 4\n[[tables]]\nid = "2"\nseats = 2\n'
+    )
+    (tmp_path / "f.toml").write_text(text)
+    return parse_config(text, {})
+
+
+def _res(rid: str, day: int, **guest: Any) -> dict[str, Any]:
+    at = (NIGHT + timedelta(days=day)).isoformat()
+    return {"id": rid, "status": "confirmed", "time": at, "party_size": 2, "source": "online",
+            "guest": guest, "updated_at": at}  # fmt: skip
+
+
+VISITS: list[tuple[str, int, dict[str, Any], str, list[dict[str, Any]]]] = [
+    # Ana books online with her mobile, then by phone with a spaced-out local number, then with
+    # only her email; Bo has no phone or email and a name of his own.
+    ("r1", 0, {"name": "Ana Ruiz", "phone": "+1 312 555 0101", "email": "Ana@Example.com",
+               "vip": True, "allergies": "shellfish"}, "100.00",
+     [{"name": "ribeye", "qty": 1, "price": "60.00"}, {"name": "tart", "qty": 1, "price": "12"}]),
+    ("r2", 7, {"name": "Ana R.", "phone": "(312) 555-0101"}, "140.50",
+     [{"name": "ribeye", "qty": 2, "price": "60.00"}]),
+    ("r3", 14, {"name": "Ana Ruiz", "email": "ana@example.com "}, "80.25",
+     [{"name": "ribeye", "qty": 1, "price": "60.00"}, {"name": "soup", "qty": 1, "price": "9"}]),
+    ("r4", 1, {"name": "Bo Chen"}, "55.00", [{"name": "soup", "qty": 2, "price": "9"}]),
+    ("r5", 2, {"name": "Ana Ruiz"}, "20.00", []),  # no phone or email: the name ties her to Ana
+]  # fmt: skip
+
+
+async def _serve(config: Config) -> None:
+    engine = Engine(Store(config.store.path), lambda: build_state(config))
+    await engine.open()
+    runner = asyncio.create_task(engine.run())
+    n = 0
+
+    async def put(etype: str, at: datetime, data: dict[str, Any], source: str = "pos:T") -> None:
+        nonlocal n
+        n += 1
+        out = await engine.submit(Input(source, f"e{n}", etype, int(at.timestamp() * 1000), data))
+        assert out.outcome.result == "accepted", (etype, out.outcome)
+
+    reservations = [_res(rid, day, **guest) for rid, day, guest, _, _ in VISITS]
+    await put("cloud.pulled", NIGHT - timedelta(days=1), {"reservations": reservations,
+                                                          "cursor": "1"}, "cloud")  # fmt: skip
+    for rid, day, _, total, items in VISITS:
+        at = NIGHT + timedelta(days=day)
+        check = f"C-{rid}"
+        await put("check.opened", at, {"check": check, "table": "2", "guests": 2})
+        if items:
+            await put(
+                "check.items_added", at + timedelta(minutes=5), {"check": check, "items": items}
+            )
+        await put("reservation.link", at + timedelta(minutes=6),
+                  {"reservation": rid, "check": check, "by": "host"}, "host")  # fmt: skip
+        await put("check.closed", at + timedelta(minutes=70), {"check": check, "total": total})
+    runner.cancel()
+    await engine.close()
+
+
+async def test_profiles_match_by_phone_and_email_with_the_name_as_tie_break(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _config(tmp_path)
+    await _serve(config)
+    built = {tuple(p.reservations): p for p in profiles.rebuild(config)}
+    assert set(built) == {("r1", "r5", "r2", "r3"), ("r4",)}
+    ana = built[("r1", "r5", "r2", "r3")]
+    assert ana.phones == {"+13125550101"} and ana.emails == {"ana@example.com"}
+    assert ana.vip and ana.allergies == "shellfish" and ana.spend_cents == 34075
+    assert ana.summary() == {
+        "visits": 4,
+        "last_visit": "2026-11-16",
+        "average_check": "85.19",  # 340.75 / 4
+        "favourites": ["ribeye", "soup", "tart"],
+        "allergies": "shellfish",
+        "vip": True,
+    }
+    # the lookup on seating: any spelling of her number, or her email
+    db = Store(config.store.path)
+    db.open()
+    try:
+        for phone, email in (
+            ("312-555-0101", None),
+            ("+13125550101", None),
+            (None, "ANA@example.com"),
+        ):
+            found = profiles.lookup(db.db, phone, email, "US")
+            assert found is not None and found["id"] == ana.id
+        assert profiles.lookup(db.db, "312-555-0199", "nobody@example.com", "US") is None
+        plan = " ".join(
+            str(r[-1])
+            for r in db.db.execute(
+                "EXPLAIN QUERY PLAN SELECT p.data FROM profile_keys k JOIN profiles p"
+                " ON p.id = k.profile WHERE k.key = ?",
+                ("phone:+13125550101",),
+            )
+        )
+        assert "USING INDEX" in plan or "USING PRIMARY KEY" in plan
+    finally:
+        db.close()
+    toml = str(tmp_path / "f.toml")
+    assert main(["guest", "show", "--config", toml, "--phone", "(312) 555-0101"]) == 0
+    shown = capsys.readouterr().out
+    assert "VIP" in shown and "85.19" in shown and "ribeye, soup, tart" in shown
+    assert main(["guest", "export", "--config", toml, "--email", "ana@example.com"]) == 0
+    exported = json.loads(capsys.readouterr().out)
+    assert sorted(exported["reservations"]) == ["r1", "r2", "r3", "r5"]
+    assert sorted(exported["checks"]) == ["C-r1", "C-r2", "C-r3", "C-r5"]
+    assert exported["profile"]["spend"] == "340.75"
+    assert main(["guest", "show", "--config", toml, "--phone", "555"]) == 1
+
+
+def test_two_guests_with_one_name_and_no_contact_are_never_guessed() -> None:
+    res = {
+        "a": {"time": "1", "guest": {"name": "Sam Lee", "phone": "+13125550111"}},
+        "b": {"time": "2", "guest": {"name": "Sam Lee", "email": "other@example.com"}},
+        "c": {"time": "3", "guest": {"name": "sam  lee"}},
+    }
+    built = profiles.build_profiles(res, {}, {}, "US", TZ)
+    assert sorted(p.reservations for p in built) == [["a"], ["b"], ["c"]]
