@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -35,6 +36,7 @@ from floorlink.daemon.core.events import (
     input_class,
     is_command,
 )
+from floorlink.daemon.core.guests import guest_keys, normalise_name
 from floorlink.daemon.core.reasons import Rejected
 from floorlink.daemon.core.state import Event, Input, decide_table
 from floorlink.daemon.core.timeutil import format_ms, parse_rfc3339
@@ -61,11 +63,9 @@ Effect = tuple[str, str, str, dict[str, Any]]
 WAITLIST_EVENTS = ev.types_in("waitlist") - {ev.WaitlistDelivery.TYPE, ev.WaitlistShifted.TYPE}
 
 
-def _guest_key(guest: Mapping[str, Any]) -> str:
-    for k in ("phone", "email", "name"):
-        if guest.get(k):
-            return f"{k}:{str(guest[k]).strip().lower()}"
-    return "unknown"
+def _money_add(a: object, b: object) -> str:
+    """Exact decimal sum of two money strings (the POS's), to the cent."""
+    return f"{Decimal(str(a or '0')) + Decimal(str(b or '0')):.2f}"
 
 
 @dataclass
@@ -82,6 +82,27 @@ class ReservationsPart:
     history: dict[str, dict[str, Any]] = field(default_factory=dict)  # guest -> visits
     partial: dict[str, int] = field(default_factory=dict)  # reservation -> guests here so far
     links: dict[str, dict[str, Any]] = field(default_factory=dict)  # reservation -> its check
+    #: guests' phone numbers are read in this country (daemon/core/guests.py)
+    country: str = "US"
+    #: matching key (phone:/email:/name:) -> the guest's id in `history`
+    guest_ids: dict[str, str] = field(default_factory=dict)
+
+    def guest_of(self, guest: Mapping[str, Any], register: bool = False) -> str | None:
+        """The id of a returning guest (by phone, then email; the name only without both),
+        None for a new one; `register` makes a new guest and records keys not yet known."""
+        keys = guest_keys(guest, self.country)
+        gid = next((self.guest_ids[k] for k in keys if self.guest_ids.get(k)), None)
+        if register and keys:
+            gid = gid or keys[0]
+            for k in keys:
+                self.guest_ids.setdefault(k, gid)
+            # the name as a tie-break: it points at a guest only while one guest carries it
+            name = normalise_name(guest.get("name"))
+            if name and not keys[0].startswith("name:"):
+                known = self.guest_ids.setdefault(f"name:{name}", gid)
+                if known != gid:
+                    self.guest_ids[f"name:{name}"] = ""  # two guests: the name matches no one
+        return gid
 
     # ---- deciding ------------------------------------------------------------------------
 
@@ -340,14 +361,14 @@ class ReservationsPart:
             self.completed.add(rid)
             self.seated.pop(rid, None)
             guest = (self.reservations.get(rid) or {}).get("guest") or {}
+            gid = self.guest_of(guest, register=True) or "unknown"
             h = self.history.setdefault(
-                _guest_key(guest), {"visits": 0, "spend": "0", "last": None, "items": {}}
+                gid, {"visits": 0, "spend": "0.00", "last": None, "items": {}}
             )
             h["visits"] += 1
-            h["spend"] = f"{float(h['spend']) + float(d.get('total') or 0):.2f}"
-            h["last"] = (
-                datetime.fromtimestamp(event.at / 1000, UTC).astimezone(self.tz).date().isoformat()
-            )
+            h["spend"] = _money_add(h["spend"], d.get("total"))
+            day = datetime.fromtimestamp(event.at / 1000, UTC).astimezone(self.tz).date()
+            h["last"] = max(h["last"] or "", day.isoformat())  # visits fold in any order
             for item in d.get("items") or []:
                 h["items"][item["name"]] = h["items"].get(item["name"], 0) + int(item.get("qty", 1))
 
@@ -484,6 +505,7 @@ class ReservationsPart:
             "history": dict(sorted(self.history.items())),
             "partial": dict(sorted(self.partial.items())),
             "links": dict(sorted(self.links.items())),
+            "guest_ids": dict(sorted(self.guest_ids.items())),
         }
 
     def load_json(self, raw: Mapping[str, Any]) -> None:
@@ -493,7 +515,12 @@ class ReservationsPart:
         self.seated = dict(raw["seated"])
         self.completed = set(raw["completed"])
         self.conflicts = list(raw["conflicts"])
+        if "guest_ids" not in raw and raw["history"]:
+            # a snapshot from before guests were matched by normalised phone and email: its
+            # history is keyed otherwise, so the engine rebuilds the state from the log
+            raise ValueError("reservations snapshot predates guest matching")
         self.history = dict(raw["history"])
+        self.guest_ids = dict(raw.get("guest_ids", {}))
         self.partial = dict(raw.get("partial", {}))
         self.links = dict(raw.get("links", {}))
 
@@ -613,9 +640,10 @@ def guest_payload(part: ReservationsPart, table: str, rid: str) -> dict[str, Any
     if r is None:
         return None
     guest = r.get("guest") or {}
-    h = part.history.get(_guest_key(guest), {})
+    gid = part.guest_of(guest)
+    h = part.history.get(gid, {}) if gid is not None else {}
     visits = int(h.get("visits", 0))
-    favourites = sorted(h.get("items", {}), key=lambda k: -h["items"][k])[:3]
+    favourites = sorted(h.get("items", {}), key=lambda k: (-h["items"][k], k))[:3]
     return {
         "table": table,
         "reservation": rid,
@@ -626,6 +654,8 @@ def guest_payload(part: ReservationsPart, table: str, rid: str) -> dict[str, Any
         "allergies": guest.get("allergies"),
         "visits": visits,
         "last_visit": h.get("last"),
-        "average_check": f"{float(h['spend']) / visits:.2f}" if visits else None,
+        "average_check": (
+            f"{(Decimal(h['spend']) / visits).quantize(Decimal('0.01')):.2f}" if visits else None
+        ),
         "favourites": favourites,
     }

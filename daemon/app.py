@@ -746,7 +746,9 @@ def build_state(config: Config) -> State:
         text_paging=config.pager is not None and config.pager.protocol == "sms",
     )
     cloud = bool(config.cloud and config.cloud.url)
-    reservations = ReservationsPart(tz, config.paging.hold_window_minutes)
+    reservations = ReservationsPart(
+        tz, config.paging.hold_window_minutes, country=config.site.country
+    )
     waitlist = WaitlistPart(views, tz, rules)
     projection = ClosedChecksPart(readers=[waitlist.learn])
     state = State(specs, tz, cloud, [projection, waitlist, reservations])

@@ -23,38 +23,13 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-import phonenumbers
+from floorlink.daemon.core.guests import normalise_email, normalise_name, normalise_phone
 
 if TYPE_CHECKING:
     from floorlink.daemon.config import Config
 
 #: The personal fields of a reservation's guest (contract section 4; bridge/client.py Guest).
 PERSONAL = ("name", "phone", "email", "notes", "allergies", "birthday")
-
-
-def normalise_phone(raw: object, country: str) -> str | None:
-    """E.164 of a phone as a host or a booking site typed it; None if it is not a valid one."""
-    if not isinstance(raw, str) or not raw.strip():
-        return None
-    try:
-        parsed = phonenumbers.parse(raw, country)
-    except phonenumbers.NumberParseException:
-        return None
-    if not phonenumbers.is_valid_number(parsed):
-        return None
-    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
-
-
-def normalise_email(raw: object) -> str | None:
-    if not isinstance(raw, str) or "@" not in raw:
-        return None
-    return raw.strip().lower()
-
-
-def normalise_name(raw: object) -> str | None:
-    if not isinstance(raw, str) or not raw.strip():
-        return None
-    return " ".join(raw.split()).casefold()
 
 
 def cents(text: object) -> int:

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from floorlink.bridge.reservations import ReservationsPart, guest_payload
 from floorlink.daemon import profiles
 from floorlink.daemon.app import build_state
 from floorlink.daemon.cli import main
@@ -56,7 +57,8 @@ VISITS: list[tuple[str, int, dict[str, Any], str, list[dict[str, Any]]]] = [
 
 
 async def _serve(config: Config) -> None:
-    engine = Engine(Store(config.store.path), lambda: build_state(config))
+    clock = [0]  # the box's clock follows the service being replayed
+    engine = Engine(Store(config.store.path), lambda: build_state(config), clock=lambda: clock[0])
     await engine.open()
     runner = asyncio.create_task(engine.run())
     n = 0
@@ -64,6 +66,7 @@ async def _serve(config: Config) -> None:
     async def put(etype: str, at: datetime, data: dict[str, Any], source: str = "pos:T") -> None:
         nonlocal n
         n += 1
+        clock[0] = int(at.timestamp() * 1000)
         out = await engine.submit(Input(source, f"e{n}", etype, int(at.timestamp() * 1000), data))
         assert out.outcome.result == "accepted", (etype, out.outcome)
 
@@ -73,6 +76,7 @@ async def _serve(config: Config) -> None:
     for rid, day, _, total, items in VISITS:
         at = NIGHT + timedelta(days=day)
         check = f"C-{rid}"
+        await put("reservation.arrive", at, {"reservation": rid, "table": "2"}, "host")
         await put("check.opened", at, {"check": check, "table": "2", "guests": 2})
         if items:
             await put(
@@ -81,6 +85,7 @@ async def _serve(config: Config) -> None:
         await put("reservation.link", at + timedelta(minutes=6),
                   {"reservation": rid, "check": check, "by": "host"}, "host")  # fmt: skip
         await put("check.closed", at + timedelta(minutes=70), {"check": check, "total": total})
+        await put("host.cleared", at + timedelta(minutes=80), {"table": "2"}, "host")
     runner.cancel()
     await engine.close()
 
@@ -146,3 +151,32 @@ def test_two_guests_with_one_name_and_no_contact_are_never_guessed() -> None:
     }
     built = profiles.build_profiles(res, {}, {}, "US", TZ)
     assert sorted(p.reservations for p in built) == [["a"], ["b"], ["c"]]
+
+
+async def test_the_pos_guest_topic_gets_the_exact_visit_summary(tmp_path: Path) -> None:
+    """The guest object of contract section 4, folded with the events: Ana's visits under any
+    spelling of her number or email, the money exact."""
+    config = _config(tmp_path)
+    await _serve(config)
+    store = Store(config.store.path)
+    store.open()
+    try:
+        state = build_state(config)
+        for event in store.events():
+            state.apply(event)
+    finally:
+        store.close()
+    part = state.part("reservations")
+    assert isinstance(part, ReservationsPart)
+    assert part.completed == {"r1", "r2", "r3", "r4", "r5"}
+    for rid in ("r1", "r2", "r3", "r5"):
+        payload = guest_payload(part, "2", rid)
+        assert payload is not None
+        assert {k: payload[k] for k in ("visits", "last_visit", "average_check", "favourites")} == {
+            "visits": 4,
+            "last_visit": "2026-11-16",
+            "average_check": "85.19",
+            "favourites": ["ribeye", "soup", "tart"],
+        }, rid
+    bo = guest_payload(part, "2", "r4")
+    assert bo is not None and (bo["visits"], bo["average_check"]) == (1, "55.00")
