@@ -23,7 +23,13 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from floorlink.daemon.core.events import (
+    ReservationLinked,
+    ReservationUnlinked,
+    ReservationUpserted,
+)
 from floorlink.daemon.core.guests import normalise_email, normalise_name, normalise_phone
+from floorlink.daemon.store import Store
 
 if TYPE_CHECKING:
     from floorlink.daemon.config import Config
@@ -260,22 +266,31 @@ def lookup(
     return None
 
 
-def rebuild(config: Config) -> list[Profile]:
-    """Replay the log into a fresh state and write the profiles it gives, in one transaction."""
-    from floorlink.bridge.reservations import ReservationsPart
-    from floorlink.daemon.app import build_state
-    from floorlink.daemon.closed_checks import rows_of
-    from floorlink.daemon.store import Store
+def from_log(store: Store) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Every reservation (its latest version) and reservation -> check link the log holds. Read
+    from the events, not the state: the state forgets past reservations, the log does not."""
+    reservations: dict[str, dict[str, Any]] = {}
+    links: dict[str, dict[str, Any]] = {}
+    for event in store.events():
+        d = event.data
+        if event.type == ReservationUpserted.TYPE:
+            reservations[str(d["id"])] = dict(d)
+        elif event.type == ReservationLinked.TYPE:
+            links[str(d["reservation"])] = dict(d)
+        elif event.type == ReservationUnlinked.TYPE:
+            links.pop(str(d["reservation"]), None)
+    return reservations, links
 
+
+def rebuild(config: Config) -> list[Profile]:
+    """Rebuild the profiles from the log and the closed-checks projection, in one transaction."""
     store = Store(config.store.path)
     store.open()
     try:
-        state = build_state(config)
-        checks = rows_of(state, store.events())
-        part = state.part("reservations")
-        assert isinstance(part, ReservationsPart)
+        reservations, links = from_log(store)
+        checks = {row["check"]: row for row in store.closed_checks()}
         tz = ZoneInfo(config.site.timezone)
-        profiles = build_profiles(part.reservations, part.links, checks, config.site.country, tz)
+        profiles = build_profiles(reservations, links, checks, config.site.country, tz)
         store.begin()
         write_profiles(store.db, profiles)
         store.commit()
@@ -287,24 +302,13 @@ def rebuild(config: Config) -> list[Profile]:
 def export(config: Config, profile: Mapping[str, Any]) -> dict[str, Any]:
     """Everything held about one guest: the profile, their reservations as received, and the
     checks of their visits (a subject access request)."""
-    from floorlink.bridge.reservations import ReservationsPart
-    from floorlink.daemon.app import build_state
-    from floorlink.daemon.closed_checks import rows_of
-    from floorlink.daemon.store import Store
-
     store = Store(config.store.path)
     store.open_readonly()
     try:
-        state = build_state(config)
-        checks = rows_of(state, store.events())
+        reservations, _links = from_log(store)
+        checks = {row["check"]: row for row in store.closed_checks()}
     finally:
         store.close(clean=False)
-    part = state.part("reservations")
-    assert isinstance(part, ReservationsPart)
-    reservations = {
-        rid: {k: v for k, v in part.reservations[rid].items() if not k.startswith("_")}
-        for rid in profile["reservations"]
-        if rid in part.reservations
-    }
+    mine = {rid: reservations[rid] for rid in profile["reservations"] if rid in reservations}
     visits = {v["check"]: checks.get(v["check"]) for v in profile["visits"]}
-    return {"profile": dict(profile), "reservations": reservations, "checks": visits}
+    return {"profile": dict(profile), "reservations": mine, "checks": visits}
