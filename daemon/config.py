@@ -270,6 +270,13 @@ class Reports(Model):
         return time(int(hh), int(mm))
 
 
+class Privacy(Model):
+    retention_days: Annotated[float, Field(gt=0)] | None = Field(
+        None,
+        description="`floorlink guest purge` erases guests not seen for this long (none: keep)",
+    )
+
+
 class Log(Model):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["auto", "json", "console"] = "auto"
@@ -319,6 +326,7 @@ class Config(Model):
     cloud: Cloud | None = None
     log: Log = Log()
     reports: Reports = Reports()
+    privacy: Privacy = Privacy()
     inputs: list[InputCfg] = Field(default_factory=list)
     tables: Annotated[list[TableCfg], Field(min_length=1)]
 

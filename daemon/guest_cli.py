@@ -12,10 +12,12 @@ import argparse
 import json
 import sqlite3
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
-from floorlink.daemon.config import ConfigError, load_config
+from floorlink.daemon.config import Config, ConfigError, load_config
+from floorlink.daemon.store import Store
 
 EXIT_CONFIG = 2
 EXIT_NOT_FOUND = 1
@@ -27,7 +29,14 @@ def add_parser(sub: Any) -> None:
     r = gsub.add_parser("rebuild", help="rebuild the profiles from the log")
     r.add_argument("--config", required=True)
     r.set_defaults(fn=cmd_guest)
-    for name, text in (("show", "one guest's visit summary"), ("export", "all held on a guest")):
+    r = gsub.add_parser("purge", help="erase guests not seen for privacy.retention_days")
+    r.add_argument("--config", required=True)
+    r.set_defaults(fn=cmd_guest)
+    for name, text in (
+        ("show", "one guest's visit summary"),
+        ("export", "all held on a guest"),
+        ("erase", "erase a guest's personal data everywhere (stop the daemon first)"),
+    ):
         q = gsub.add_parser(name, help=text)
         q.add_argument("--config", required=True)
         q.add_argument("--phone")
@@ -47,9 +56,13 @@ def cmd_guest(args: argparse.Namespace) -> int:
         built = profiles.rebuild(config)
         print(f"{len(built)} guest profiles rebuilt from the log")
         return 0
+    if args.guest_command == "purge":
+        return _purge(config)
     if not args.phone and not args.email:
         print("floorlink guest: give --phone or --email", file=sys.stderr)
         return EXIT_CONFIG
+    # erase and export act on what the log holds now, not on a profiles table built earlier
+    rebuilt = profiles.rebuild(config) if args.guest_command in ("erase", "export") else []
     db = sqlite3.connect(f"file:{config.store.path}?mode=ro", uri=True)
     try:
         found = profiles.lookup(db, args.phone, args.email, config.site.country)
@@ -58,6 +71,16 @@ def cmd_guest(args: argparse.Namespace) -> int:
     if found is None:
         print("no guest with that phone or email (run `floorlink guest rebuild`?)", file=sys.stderr)
         return EXIT_NOT_FOUND
+    if args.guest_command == "erase":
+        from floorlink.daemon import privacy
+
+        by_id = {p.id: p for p in rebuilt}
+        counts = privacy.erase(config, [by_id[found["id"]]], int(time.time() * 1000))
+        print(
+            f"guest {found['id']} erased: {counts['events']} events, {counts['outbox']} outbox"
+            " rows rewritten; snapshots, tables, projection and profiles rebuilt"
+        )
+        return 0
     if args.guest_command == "show":
         s = found["summary"]
         print(f"{found['name'] or '(no name)'}{'  VIP' if s['vip'] else ''}")
@@ -68,4 +91,26 @@ def cmd_guest(args: argparse.Namespace) -> int:
             print(f"  {key.replace('_', ' '):<15}{shown}")
         return 0
     print(json.dumps(profiles.export(config, found), indent=2, sort_keys=True))
+    return 0
+
+
+def _purge(config: Config) -> int:
+    from floorlink.daemon import privacy, profiles
+
+    days = config.privacy.retention_days
+    if days is None:
+        print("privacy.retention_days is not set: nothing is purged")
+        return 0
+    built = profiles.rebuild(config)
+    store = Store(config.store.path)
+    store.open_readonly()
+    try:
+        reservations, _ = profiles.from_log(store)
+    finally:
+        store.close(clean=False)
+    now = int(time.time() * 1000)
+    old = privacy.stale(built, reservations, days, now)
+    if old:
+        privacy.erase(config, old, now)
+    print(f"{len(old)} guests not seen for {days:g} days erased")
     return 0
