@@ -567,6 +567,12 @@ REPORTS: dict[str, Callable[[Period], Table]] = {
 }
 
 
+def report_json(config: Config, name: str, first: date, last: date | None = None) -> dict[str, Any]:
+    """A named report over [first, last] service days as JSON, for the page's charts (the HTTP
+    layer's `GET /api/v1/reports/{name}`). KeyError for an unknown name."""
+    return REPORTS[name](load_period(config, first, last or first)).to_json()
+
+
 # ---- the old one-day dictionary (the API and older callers) -------------------------------
 
 

@@ -17,7 +17,7 @@ from report_month import DAYS, FIRST, TABLES, TZ, Visit, config_for, config_text
 
 from floorlink.daemon.cli import main
 from floorlink.daemon.config import Config
-from floorlink.daemon.report import REPORTS, Period, load_period
+from floorlink.daemon.report import REPORTS, Period, load_period, report_json
 from floorlink.daemon.store import Store
 
 LAST = FIRST + timedelta(days=DAYS - 1)
@@ -224,3 +224,15 @@ def _path(config: Config) -> str:
     path = Path(config.store.path).with_suffix(".toml")
     path.write_text(config_text(Path(config.store.path), config.reports.day_starts))
     return str(path)
+
+
+def test_the_json_for_the_page(config: Config, visits: list[Visit]) -> None:
+    out = report_json(config, "sections", FIRST, LAST)
+    assert out["columns"][0] == "section" and [r[0] for r in out["rows"]] == [
+        "bar",
+        "main",
+        "patio",
+    ]
+    assert json.loads(json.dumps(out)) == out
+    with pytest.raises(KeyError):
+        report_json(config, "nope", FIRST)
