@@ -185,8 +185,10 @@ def main(argv: list[str] | None = None) -> int:
 
     add_receipts(sub)
     from floorlink.daemon.guest_cli import add_parser as add_guest
+    from floorlink.daemon.guest_cli import add_segment_parser
 
     add_guest(sub)
+    add_segment_parser(sub)
     args = parser.parse_args(argv)
     # The one-shot commands die quietly when piped into `head`. The daemon ignores SIGPIPE: a write
     # to a socket the broker just closed must be an error it handles, never a silent death

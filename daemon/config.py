@@ -277,6 +277,16 @@ class Privacy(Model):
     )
 
 
+class Segments(Model):
+    high_spend: Annotated[str, Field(pattern=r"^[0-9]+(\.[0-9]{1,2})?$")] = Field(
+        "500.00", description="lifetime spend that makes a high spender (decimal)"
+    )
+    absent_days: Annotated[int, Field(ge=1)] = Field(60, description="days without a visit")
+    min_visits: Annotated[int, Field(ge=1)] = Field(
+        3, description="visits a regular or an always-dessert guest needs"
+    )
+
+
 class Log(Model):
     level: Literal["debug", "info", "warning", "error"] = "info"
     format: Literal["auto", "json", "console"] = "auto"
@@ -327,6 +337,7 @@ class Config(Model):
     log: Log = Log()
     reports: Reports = Reports()
     privacy: Privacy = Privacy()
+    segments: Segments = Segments()
     inputs: list[InputCfg] = Field(default_factory=list)
     tables: Annotated[list[TableCfg], Field(min_length=1)]
 

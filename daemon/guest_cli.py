@@ -44,6 +44,44 @@ def add_parser(sub: Any) -> None:
         q.set_defaults(fn=cmd_guest)
 
 
+def add_segment_parser(sub: Any) -> None:
+    from floorlink.daemon.segments import SEGMENTS
+
+    p = sub.add_parser("segment", help="a CSV of guests for a campaign (docs/reports.md)")
+    p.add_argument("name", choices=sorted(SEGMENTS))
+    p.add_argument("--config", required=True)
+    p.add_argument("--weekday", default="fri", help="weekday-regulars: mon..sun")
+    p.add_argument("--today", help="YYYY-MM-DD (default: the site's date)")
+    p.set_defaults(fn=cmd_segment)
+
+
+def cmd_segment(args: argparse.Namespace) -> int:
+    try:
+        config = load_config(Path(args.config))
+    except ConfigError as exc:
+        print(f"floorlink: {args.config}: {exc.errors[0]}", file=sys.stderr)
+        return EXIT_CONFIG
+    from datetime import date, datetime
+    from zoneinfo import ZoneInfo
+
+    from floorlink.daemon import profiles
+    from floorlink.daemon.segments import SEGMENTS, to_csv
+
+    today = (
+        date.fromisoformat(args.today)
+        if args.today
+        else datetime.now(ZoneInfo(config.site.timezone)).date()
+    )
+    built = profiles.rebuild(config)
+    try:
+        members = SEGMENTS[args.name](built, config.segments, today, args.weekday)
+    except ValueError as exc:
+        print(f"floorlink segment: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    sys.stdout.write(to_csv(members))
+    return 0
+
+
 def cmd_guest(args: argparse.Namespace) -> int:
     try:
         config = load_config(Path(args.config))

@@ -53,6 +53,7 @@ class Visit:
     covers: int
     spend_cents: int
     items: dict[str, int]
+    dessert: bool = False  # an item of the dessert course, or a dessert course fired
 
 
 @dataclass
@@ -115,6 +116,7 @@ class Profile:
                     "covers": v.covers,
                     "spend": f"{Decimal(v.spend_cents) / 100:.2f}",
                     "items": v.items,
+                    "dessert": v.dessert,
                 }
                 for v in self.visits
             ],
@@ -203,6 +205,9 @@ def build_profiles(
                 for item in row.get("items") or []:
                     items[str(item.get("name"))] += int(item.get("qty", 1))
                 day = datetime.fromtimestamp(row["opened"] / 1000, UTC).astimezone(tz)
+                dessert = "dessert" in (row.get("courses") or {}) or any(
+                    item.get("course") == "dessert" for item in row.get("items") or []
+                )
                 p.visits.append(
                     Visit(
                         str(row["check"]),
@@ -211,6 +216,7 @@ def build_profiles(
                         int(row.get("covers") or 0),
                         cents(row.get("total")),
                         dict(items),
+                        dessert=dessert,
                     )
                 )
         p.visits.sort(key=lambda v: (v.day, v.check))
