@@ -187,8 +187,8 @@ def main(argv: list[str] | None = None) -> int:
     from floorlink.daemon.guest_cli import add_parser as add_guest
     from floorlink.daemon.guest_cli import add_segment_parser
 
-    add_guest(sub)
-    add_segment_parser(sub)
+    add_guest(sub, config_arg)
+    add_segment_parser(sub, config_arg)
     args = parser.parse_args(argv)
     # The one-shot commands die quietly when piped into `head`. The daemon ignores SIGPIPE: a write
     # to a socket the broker just closed must be an error it handles, never a silent death

@@ -13,6 +13,7 @@ import json
 import sqlite3
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -23,14 +24,14 @@ EXIT_CONFIG = 2
 EXIT_NOT_FOUND = 1
 
 
-def add_parser(sub: Any) -> None:
+def add_parser(sub: Any, config_arg: Callable[[argparse.ArgumentParser], None]) -> None:
     p = sub.add_parser("guest", help="guest profiles: rebuild, show, export (docs/reports.md)")
     gsub = p.add_subparsers(dest="guest_command", required=True)
     r = gsub.add_parser("rebuild", help="rebuild the profiles from the log")
-    r.add_argument("--config", required=True)
+    config_arg(r)
     r.set_defaults(fn=cmd_guest)
     r = gsub.add_parser("purge", help="erase guests not seen for privacy.retention_days")
-    r.add_argument("--config", required=True)
+    config_arg(r)
     r.set_defaults(fn=cmd_guest)
     for name, text in (
         ("show", "one guest's visit summary"),
@@ -38,18 +39,18 @@ def add_parser(sub: Any) -> None:
         ("erase", "erase a guest's personal data everywhere (stop the daemon first)"),
     ):
         q = gsub.add_parser(name, help=text)
-        q.add_argument("--config", required=True)
-        q.add_argument("--phone")
-        q.add_argument("--email")
+        config_arg(q)
+        q.add_argument("--phone", help="the guest's phone, in any spelling")
+        q.add_argument("--email", help="the guest's email")
         q.set_defaults(fn=cmd_guest)
 
 
-def add_segment_parser(sub: Any) -> None:
+def add_segment_parser(sub: Any, config_arg: Callable[[argparse.ArgumentParser], None]) -> None:
     from floorlink.daemon.segments import SEGMENTS
 
     p = sub.add_parser("segment", help="a CSV of guests for a campaign (docs/reports.md)")
-    p.add_argument("name", choices=sorted(SEGMENTS))
-    p.add_argument("--config", required=True)
+    p.add_argument("name", choices=sorted(SEGMENTS), help="the segment")
+    config_arg(p)
     p.add_argument("--weekday", default="fri", help="weekday-regulars: mon..sun")
     p.add_argument("--today", help="YYYY-MM-DD (default: the site's date)")
     p.set_defaults(fn=cmd_segment)
