@@ -59,8 +59,15 @@ LINK_AFTER_MS = 60 * MIN_MS
 LINK_THRESHOLD = 0.6
 Effect = tuple[str, str, str, dict[str, Any]]
 #: The waitlist's facts, each also sent to the cloud as it is, but for a page's delivery steps:
-#: those are the transmitter's business and stay on site.
-WAITLIST_EVENTS = ev.types_in("waitlist") - {ev.WaitlistDelivery.TYPE, ev.WaitlistShifted.TYPE}
+#: those are the transmitter's business and stay on site, as do the box's own paging timers
+#: (shifts, heads-ups, after-close timers) and withdrawn pages.
+WAITLIST_EVENTS = ev.types_in("waitlist") - {
+    ev.WaitlistDelivery.TYPE,
+    ev.WaitlistShifted.TYPE,
+    ev.WaitlistWithdrawn.TYPE,
+    ev.WaitlistHeadsUp.TYPE,
+    ev.WaitlistArmed.TYPE,
+}
 
 
 def _money_add(a: object, b: object) -> str:

@@ -12,7 +12,7 @@ import contextlib
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -65,7 +65,7 @@ from floorlink.drivers.mqtt import BrokerLink, BrokerSettings, Received
 from floorlink.drivers.pos import TERMINAL_RE, PosRejected, parse_pos_event
 from floorlink.paging.quotes import TableView
 from floorlink.paging.sender import PagerComponent, PagerSender, Transport, make_transport
-from floorlink.paging.waitlist import PagingRules, WaitlistPart, next_due
+from floorlink.paging.waitlist import PagingRules, WaitlistPart, next_due, page_stands
 
 if TYPE_CHECKING:
     from floorlink.daemon.config import Config
@@ -162,7 +162,7 @@ class App:
                 self.engine,
                 self.port,
                 protocol,
-                lambda entry: self._still_waiting(entry),
+                lambda payload: self._still_waiting(payload),
                 ttl_seconds=p.ttl_seconds,
             )
         self._timer_wake = asyncio.Event()
@@ -444,10 +444,10 @@ class App:
         """Rendered now: minutes waited and the recently-seated window follow the clock."""
         return waitlist_at(self.engine.views.get("waitlist"), self.tz, self.engine.clock())
 
-    def _still_waiting(self, entry: str) -> bool:
-        """On the store thread: may this party still be paged?"""
-        found = _waitlist(self.engine.state).entries.get(entry)
-        return found is not None and found.status in ("waiting", "paged")
+    def _still_waiting(self, payload: Mapping[str, Any]) -> bool:
+        """On the store thread: does this queued page still stand (its party waiting for it, at
+        its table, and not withdrawn)?"""
+        return page_stands(_waitlist(self.engine.state), payload)
 
     def _on_port_state(self, connected: bool) -> None:
         if connected:
@@ -461,7 +461,7 @@ class App:
         """On the store thread: when each part next needs a timer input."""
         state = self.engine.state
         return {
-            "waitlist.due": next_due(_waitlist(state)),
+            "waitlist.due": next_due(_waitlist(state), state.floor),
             "reservations.due": reservations_due(_reservations(state), now, _holdable(state)),
         }
 
@@ -739,6 +739,8 @@ def build_state(config: Config) -> State:
     views = tuple(TableView(t.id, t.seats, tuple(t.combine_with)) for t in config.tables)
     rules = PagingRules(
         trigger=config.paging.trigger,
+        page_after_close_minutes=config.paging.page_after_close_minutes,
+        heads_up_minutes=config.paging.heads_up_minutes,
         repage_after_minutes=config.paging.repage_after_minutes,
         max_pages=config.paging.max_pages,
         combine_tables=config.paging.combine_tables,

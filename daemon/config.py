@@ -214,8 +214,16 @@ class Pager(Model):
 
 
 class Paging(Model):
-    trigger: Literal["bussing", "available"] = Field(
-        "bussing", description="when a freed table pages"
+    trigger: Literal["bussing", "available", "after_close"] = Field(
+        "bussing",
+        description="when a freed table pages: check closed (bussing), table cleared "
+        "(available), or page_after_close_minutes after the check closed (after_close)",
+    )
+    page_after_close_minutes: Annotated[float, Field(gt=0, le=120)] = 5
+    heads_up_minutes: Annotated[float, Field(ge=0, le=60)] = Field(
+        0,
+        description="heads-up page to the next party this long before a fitting table "
+        "is predicted free; 0: off",
     )
     repage_after_minutes: Annotated[float, Field(gt=0, le=120)] = 5
     max_pages: Annotated[int, Field(ge=1, le=20)] = 3

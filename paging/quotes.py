@@ -7,7 +7,7 @@ for that party size and hour), then the parties ahead that also fit take the ear
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,3 +136,40 @@ def quote_minutes(
         # Nothing here fits this party: the honest answer is a long turn.
         return round(turns.expected(party_size, hour) + BUSSING_MIN)
     return round(mine[1])
+
+
+#: How far ahead a heads-up looks for a table to come free (minutes from its status start).
+HEADS_UP_HORIZON_MIN = 480
+
+
+def predicted_free_within_from(
+    state: TableState, turns: TurnTimes, hour_of: Callable[[int], int], minutes: float
+) -> int | None:
+    """Epoch ms (whole minutes after the table's status began) from which the table is predicted
+    free within `minutes` (minutes_until_free), or None if not within HEADS_UP_HORIZON_MIN or it
+    cannot take a party. Anchored on the table's own `since`, never on a clock, so the timer that
+    asks and the step that acts get the same answer; it assumes the estimate shrinks as time
+    passes (the first minute found by bisection)."""
+    if state.since is None:
+        return None
+
+    def within(k: int) -> bool | None:
+        at = state.since + k * MIN_MS if state.since is not None else 0
+        left = minutes_until_free(state, turns, hour_of(at), at)
+        return None if left is None else left <= minutes
+
+    first = within(0)
+    if first is None:
+        return None
+    if first:
+        return state.since
+    lo, hi = 0, HEADS_UP_HORIZON_MIN
+    if not within(hi):
+        return None
+    while hi - lo > 1:  # within(lo) is False, within(hi) is True
+        mid = (lo + hi) // 2
+        if within(mid):
+            hi = mid
+        else:
+            lo = mid
+    return state.since + hi * MIN_MS

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 import structlog
@@ -33,7 +33,7 @@ from floorlink.drivers.pagers import Page, PagerProtocol
 from floorlink.drivers.pagers.base import Answer, Delivery
 from floorlink.drivers.pagers.link import SerialLink
 from floorlink.drivers.serial_port import PortUnavailable, SerialPort
-from floorlink.paging.waitlist import WaitlistPart
+from floorlink.paging.waitlist import WaitlistPart, page_stands
 
 log = structlog.get_logger(__name__)
 
@@ -88,7 +88,7 @@ class PagerSender:
         engine: Engine,
         port: SerialPort | Transport,
         protocol: PagerProtocol,
-        still_waiting: Callable[[str], bool] | None = None,
+        still_waiting: Callable[[Mapping[str, Any]], bool] | None = None,
         ttl_seconds: float = TTL_SECONDS,
         clock: Callable[[], int] | None = None,
     ) -> None:
@@ -98,7 +98,7 @@ class PagerSender:
         )
         self.port = self.link
         self.protocol = protocol
-        # runs on the store thread: entry id -> may this party still be paged?
+        # runs on the store thread: a page's payload -> does this page still stand?
         self.still_waiting = still_waiting or self._still_waiting
         self.ttl_ms = int(ttl_seconds * 1000)
         self.clock = clock or engine.clock
@@ -129,11 +129,11 @@ class PagerSender:
     def _set_up(self) -> None:
         metrics.PAGER_UP.set(1 if self.up else 0)
 
-    def _still_waiting(self, entry: str) -> bool:
-        """The default check, on the store thread: the entry is waiting or paged."""
+    def _still_waiting(self, payload: Mapping[str, Any]) -> bool:
+        """The default check, on the store thread: the party still waits for this very page
+        (same attempt, same table; not seated, gone, or withdrawn: waitlist.page_stands)."""
         part = self.engine.state.part("waitlist")
-        found = part.entries.get(entry) if isinstance(part, WaitlistPart) else None
-        return found is not None and found.status in ("waiting", "paged")
+        return isinstance(part, WaitlistPart) and page_stands(part, payload)
 
     async def run(self) -> None:
         """Deliver forever; waits (no polling) for new rows or for the port to come back."""
@@ -153,8 +153,8 @@ class PagerSender:
         """Why this row must not be sent any more, or None."""
         if self.ttl_ms and self.clock() - row.created > self.ttl_ms:
             return f"older than its time to live ({self.ttl_ms / 1000:g} s)"
-        if not await self.engine.call(self.still_waiting, str(row.payload.get("entry"))):
-            return "the party was seated or left before the page"
+        if not await self.engine.call(self.still_waiting, dict(row.payload)):
+            return "the party was seated or left before the page, or the page was withdrawn"
         return None
 
     async def _deliver(self, row: OutboxRow) -> bool:

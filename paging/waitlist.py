@@ -3,11 +3,14 @@ pages. It runs inside the core's fold, so it reads no clock and does no I/O; pag
 outbox effects written in the same transaction as the table change that caused them.
 
 Inputs: `waitlist.add`, `waitlist.page` (host or auto), `waitlist.seat`, `waitlist.left`,
-`waitlist.due` (a timer the shell submits when `next_due` says: re-pages and give-ups), and
-`pager.delivery` (the pager sender's report of where a page got: written, acknowledged, ...),
-and `pager.reply` (a guest's text reply: 1 on my way, 9 cancel).
+`waitlist.due` (a timer the shell submits when `next_due` says: re-pages, give-ups, after-close
+pages and heads-ups), `pager.delivery` (the pager sender's report of where a page got: written,
+acknowledged, ...), `pager.reply` (a guest's text reply: 1 on my way, 9 cancel), and the part's
+own follow-ups `waitlist.withdraw` (the table a party was paged for was taken) and `waitlist.arm`
+(an after-close timer starts or stops).
 Events: `waitlist.added`, `waitlist.paged`, `waitlist.seated`, `waitlist.left`,
-`waitlist.delivery`, `waitlist.replied`.
+`waitlist.delivery`, `waitlist.replied`, `waitlist.withdrawn`, `waitlist.heads_up`,
+`waitlist.armed`.
 """
 
 from __future__ import annotations
@@ -23,9 +26,16 @@ from floorlink.daemon.core.events import HostSeated, WaitlistPage, input_class, 
 from floorlink.daemon.core.reasons import Rejected
 from floorlink.daemon.core.state import Event, Input, decide_table
 from floorlink.daemon.core.timeutil import format_ms
-from floorlink.paging.quotes import MIN_MS, TableView, TurnTimes, quote_minutes
+from floorlink.paging.quotes import (
+    MIN_MS,
+    TableView,
+    TurnTimes,
+    predicted_free_within_from,
+    quote_minutes,
+)
 
 if TYPE_CHECKING:
+    from floorlink.daemon.core.floor import Floor, TableState
     from floorlink.daemon.core.state import State
 
 EntryStatus = Literal["waiting", "paged", "seated", "left"]
@@ -37,6 +47,10 @@ MAX_SHIFT_MS = 400 * 86_400_000
 DELIVERY_STATES = frozenset(
     {"queued", "written", "acknowledged", "transmitted", "failed", "expired", "retrying"}
 )
+#: A table in one of these is taken: a page for it no longer stands.
+OCCUPIED = frozenset({"seated", "check_dropped"})
+#: A table in one of these can take the party an after-close timer pages.
+FREE = frozenset({"bussing", "available"})
 RECENT_MS = 30 * MIN_MS
 DAY_MS = 86_400_000
 LEARNED_KEPT = 1000
@@ -63,11 +77,17 @@ class Entry:
     delivery: str | None = None  # where the latest page got (DELIVERY_STATES)
     delivery_detail: str | None = None
     reply: str | None = None  # the guest's text reply: on_my_way
+    heads_up_at: int | None = None  # the heads-up page (at most one)
+    heads_up_table: str | None = None
+    withdrawn_reason: str | None = None  # why the latest page was withdrawn ("table 11 was ...")
+    withdrawn_pages: int = 0  # pages withdrawn: they do not count toward max_pages
 
 
 @dataclass(frozen=True, slots=True)
 class PagingRules:
-    trigger: str = "bussing"
+    trigger: str = "bussing"  # bussing | available | after_close
+    page_after_close_minutes: float = 5  # trigger after_close: how long after the close
+    heads_up_minutes: float = 0  # heads-up this long before a fitting table frees; 0: off
     repage_after_minutes: float = 5
     max_pages: int = 3
     combine_tables: bool = False
@@ -87,6 +107,7 @@ class WaitlistPart:
     errors: list[float] = field(default_factory=list)  # |quote - actual| minutes, recent
     quotes_recorded: int = 0  # how many errors were ever recorded (for the metric)
     last_repage_at: int | None = None  # re-pages are spaced by REPAGE_SPACING_MS
+    armed: dict[str, int] = field(default_factory=dict)  # after_close: table -> due at
 
     # ---- deciding ------------------------------------------------------------------------
 
@@ -120,7 +141,20 @@ class WaitlistPart:
             data = {"entry": entry_id} | party | {"quoted_minutes": quote}
             return [(ev.WaitlistAdded.TYPE, data)], {"entry": entry_id}
         if inp.type == ev.WaitlistDue.TYPE:
-            return self._due(inp.at), {}
+            return self._due(state, inp.at), {}
+        if isinstance(body, ev.WaitlistArm):
+            return [(ev.WaitlistArmed.TYPE, self._arm(state, body, inp.at))], {}
+        if isinstance(body, ev.WaitlistWithdraw):
+            entry = self._entry(body.entry)
+            if entry.status != "paged" or entry.table != body.table:
+                raise Rejected(
+                    "wrong_status", f"{entry.name}'s party is not paged for table {body.table}."
+                )
+            if body.table not in state.floor.specs or not taken(
+                state.floor.states[body.table], entry
+            ):
+                raise Rejected("wrong_status", f"Table {body.table[:64]} is not taken.")
+            return [(ev.WaitlistWithdrawn.TYPE, withdrawn(entry, body.table))], {"entry": entry.id}
         if inp.type == ev.BoxResumed.TYPE:
             gap, why = d.get("gap_ms"), d.get("reason")
             if not isinstance(gap, int) or isinstance(gap, bool) or abs(gap) > MAX_SHIFT_MS:
@@ -208,10 +242,36 @@ class WaitlistPart:
             data["table"] = table
         return data
 
-    def _due(self, at: int) -> list[tuple[str, dict[str, Any]]]:
-        """Give-ups that are due, and at most one re-page (the longest-waiting party's): the
+    def _arm(self, state: State, body: ev.WaitlistArm, at: int) -> dict[str, Any]:
+        tid = body.table
+        if tid not in state.floor.specs:
+            raise Rejected("unknown_table", f"There is no table {tid[:64]}.")
+        if body.off:
+            if tid not in self.armed:
+                raise Rejected("nothing_due", f"Table {tid} has no after-close timer.")
+            return {"table": tid, "due_at": None}
+        if self.rules.trigger != "after_close":
+            raise Rejected("wrong_status", "paging.trigger is not after_close.")
+        if state.floor.states[tid].status not in FREE:
+            raise Rejected("wrong_status", f"Table {tid} is not free.")
+        return {"table": tid, "due_at": at + int(self.rules.page_after_close_minutes * MIN_MS)}
+
+    def _due(self, state: State, at: int) -> list[tuple[str, dict[str, Any]]]:
+        """What is due at `at`: after-close pages, heads-ups, give-ups, withdrawals of pages for
+        a table taken meanwhile, and at most one re-page (the longest-waiting party's): the
         next one follows REPAGE_SPACING_MS later (`next_due`), never in the same burst."""
         events: list[tuple[str, dict[str, Any]]] = []
+        chosen: set[str] = set()
+        for due, tid in sorted((due, tid) for tid, due in self.armed.items()):
+            entry = self._armed_party(state.floor, tid, chosen)
+            if due <= at and entry is not None:
+                chosen.add(entry.id)
+                events.append((ev.WaitlistPaged.TYPE, self._page(entry, "auto", tid)))
+        for due, tid, entry in self._heads_ups(state.floor):
+            if due <= at and entry.id not in chosen:
+                chosen.add(entry.id)
+                heads_up: dict[str, Any] = {"entry": entry.id, "table": tid, "pager": entry.pager}
+                events.append((ev.WaitlistHeadsUp.TYPE, heads_up))
         repage = int(self.rules.repage_after_minutes * MIN_MS)
         spaced = self.last_repage_at is None or at >= self.last_repage_at + REPAGE_SPACING_MS
         for entry in sorted(self.entries.values(), key=lambda e: (e.added_at, e.id)):
@@ -219,7 +279,11 @@ class WaitlistPart:
                 continue
             if entry.last_paged_at + repage > at:
                 continue
-            if entry.pages >= self.rules.max_pages:
+            paged_for = entry.table
+            if paged_for in state.floor.states and taken(state.floor.states[paged_for], entry):
+                # never re-paged "for" a table that is taken (a log from before withdrawals)
+                events.append((ev.WaitlistWithdrawn.TYPE, withdrawn(entry, str(paged_for))))
+            elif entry.pages - entry.withdrawn_pages >= self.rules.max_pages:
                 events.append((ev.WaitlistLeftEvent.TYPE, {"entry": entry.id, "reason": "no_show"}))
             elif spaced:
                 events.append((ev.WaitlistPaged.TYPE, self._page(entry, "repage", entry.table)))
@@ -227,6 +291,38 @@ class WaitlistPart:
         if not events:
             raise Rejected("nothing_due", "nothing is due")
         return events
+
+    def _armed_party(self, floor: Floor, tid: str, chosen: set[str]) -> Entry | None:
+        """The party an armed table pages when its timer is due: it must still be free."""
+        table = floor.states.get(tid)
+        spec = floor.specs.get(tid)
+        if table is None or spec is None or table.status not in FREE or table.held_for:
+            return None
+        return self._best_fit(spec.seats, chosen)
+
+    def _heads_ups(self, floor: Floor) -> list[tuple[int, str, Entry]]:
+        """(due at, table, party) for each table whose next party has had no heads-up: the
+        longest-waiting party that fits it, once the quote model predicts the table free within
+        `heads_up_minutes` (quotes.predicted_free_within_from, anchored on the table's status)."""
+        minutes = self.rules.heads_up_minutes
+        waiting = sorted(
+            (e for e in self.entries.values() if e.status == "waiting"),
+            key=lambda e: (e.added_at, e.id),
+        )
+        if minutes <= 0 or all(e.heads_up_at is not None for e in waiting):
+            return []
+        out: list[tuple[int, str, Entry]] = []
+        for tid in sorted(floor.specs):
+            table = floor.states[tid]
+            if table.status not in ("seated", "check_dropped", "bussing") or table.held_for:
+                continue
+            nxt = next((e for e in waiting if fits(e.party_size, floor.specs[tid].seats)), None)
+            if nxt is None or nxt.heads_up_at is not None:
+                continue
+            due = predicted_free_within_from(table, self.turns, self._hour, minutes)
+            if due is not None:
+                out.append((due, tid, nxt))
+        return out
 
     # ---- folding -------------------------------------------------------------------------
 
@@ -258,6 +354,21 @@ class WaitlistPart:
                 self._record_error(e, event.at)
             if d.get("table"):
                 e.table = d["table"]
+                self.armed.pop(d["table"], None)  # the table's after-close page is spent
+            e.withdrawn_reason = None
+        elif t == ev.WaitlistWithdrawn.TYPE:
+            e = self.entries[d["entry"]]
+            e.status, e.table = "waiting", None
+            e.withdrawn_reason = d["reason"]
+            e.withdrawn_pages = e.pages
+        elif t == ev.WaitlistHeadsUp.TYPE:
+            e = self.entries[d["entry"]]
+            e.heads_up_at, e.heads_up_table = event.at, d["table"]
+        elif t == ev.WaitlistArmed.TYPE:
+            if d.get("due_at") is None:
+                self.armed.pop(d["table"], None)
+            else:
+                self.armed[d["table"]] = int(d["due_at"])
         elif t == ev.WaitlistSeated.TYPE:
             e = self.entries[d["entry"]]
             if e.first_paged_at is None:
@@ -276,6 +387,9 @@ class WaitlistPart:
                     e.last_paged_at += gap
                 if e.first_paged_at is not None:
                     e.first_paged_at += gap
+                if e.heads_up_at is not None:
+                    e.heads_up_at += gap
+            self.armed = {tid: due + gap for tid, due in self.armed.items()}
             if self.last_repage_at is not None:
                 self.last_repage_at += gap
         elif t == ev.WaitlistReplied.TYPE:
@@ -329,18 +443,39 @@ class WaitlistPart:
             d = event.data
             payload = {"entry": d["entry"], "pager": d["pager"], "alert": self.rules.alert_type}
             payload["n"] = d["n"]
+            if d.get("table"):
+                payload["table"] = d["table"]  # the sender checks the page still stands
             if phone:
                 payload["phone"] = phone
             effects.append(("pager", f"page:{d['entry']}:{d['n']}", "page", payload))
-        taken: set[str] = set()
+        if event.type == ev.WaitlistHeadsUp.TYPE and (event.data.get("pager") or phone):
+            d = event.data
+            payload = {"entry": d["entry"], "pager": d.get("pager"), "alert": self.rules.alert_type}
+            payload |= {"n": 0, "table": d["table"], "heads_up": True}
+            if phone:
+                payload["phone"] = phone
+            effects.append(("pager", f"heads_up:{d['entry']}", "page", payload))
+        chosen: set[str] = set()
         for tid in changed:
             table = state.floor.states[tid]
-            if table.status != self.rules.trigger or table.held_for is not None:
+            if table.status in OCCUPIED:
+                follow.extend(self._taken_follow_ups(event, tid, table))
                 continue
-            entry = self._best_fit(state.floor.specs[tid].seats, taken)
+            if table.held_for is not None:
+                continue
+            if self.rules.trigger == "after_close":
+                if table.status == "bussing" and tid not in self.armed:
+                    arm = {"table": tid}
+                    follow.append(
+                        Input("auto", f"arm:{event.seq}:{tid}", ev.WaitlistArm.TYPE, event.at, arm)
+                    )
+                continue
+            if table.status != self.rules.trigger:
+                continue
+            entry = self._best_fit(state.floor.specs[tid].seats, chosen)
             if entry is None:
                 continue
-            taken.add(entry.id)
+            chosen.add(entry.id)
             follow.append(
                 Input(
                     "auto",
@@ -352,14 +487,30 @@ class WaitlistPart:
             )
         return follow, effects
 
-    def _best_fit(self, seats: int, taken: set[str]) -> Entry | None:
+    def _taken_follow_ups(self, event: Event, tid: str, table: TableState) -> list[Input]:
+        """A table was taken: withdraw the pages for it (the parties wait again, first in
+        line) and stop its after-close timer."""
+        follow: list[Input] = []
+        for e in sorted(self.entries.values(), key=lambda e: (e.added_at, e.id)):
+            if e.status == "paged" and e.table == tid and taken(table, e):
+                data = {"entry": e.id, "table": tid}
+                eid = f"withdraw:{event.seq}:{e.id}"
+                follow.append(Input("auto", eid, ev.WaitlistWithdraw.TYPE, event.at, data))
+        if tid in self.armed:
+            off = {"table": tid, "off": True}
+            follow.append(
+                Input("auto", f"arm:{event.seq}:{tid}", ev.WaitlistArm.TYPE, event.at, off)
+            )
+        return follow
+
+    def _best_fit(self, seats: int, chosen: set[str]) -> Entry | None:
         """The party that has waited longest among those who fit these seats."""
-        fits = [
+        candidates = [
             e
             for e in self.entries.values()
-            if e.status == "waiting" and e.party_size <= seats and e.id not in taken
+            if e.status == "waiting" and fits(e.party_size, seats) and e.id not in chosen
         ]
-        return min(fits, key=lambda e: (e.added_at, e.id)) if fits else None
+        return min(candidates, key=lambda e: (e.added_at, e.id)) if candidates else None
 
     def _active(self) -> list[Entry]:
         return [e for e in self.entries.values() if e.status in ("waiting", "paged")]
@@ -378,6 +529,7 @@ class WaitlistPart:
             "errors": list(self.errors),
             "quotes_recorded": self.quotes_recorded,
             "last_repage_at": self.last_repage_at,
+            "armed": dict(sorted(self.armed.items())),
         }
 
     def load_json(self, raw: Mapping[str, Any]) -> None:
@@ -389,6 +541,43 @@ class WaitlistPart:
         self.errors = list(raw["errors"])
         self.quotes_recorded = int(raw.get("quotes_recorded", len(self.errors)))
         self.last_repage_at = raw.get("last_repage_at")
+        self.armed = {k: int(v) for k, v in raw.get("armed", {}).items()}
+
+
+def fits(party_size: int, seats: int) -> bool:
+    """A table fits a party for paging when it has at least the party's seats (docs/paging.md:
+    the quote prefers a snug one, up to two seats more, but any table that fits can page)."""
+    return party_size <= seats
+
+
+def taken(table: TableState, entry: Entry) -> bool:
+    """The table is occupied by someone other than this party (a check is open on it, or the
+    host seated another party there): a page for it no longer stands."""
+    if table.status not in OCCUPIED:
+        return False
+    return table.party is None or table.party.waitlist != entry.id
+
+
+def withdrawn(entry: Entry, table: str) -> dict[str, Any]:
+    return {"entry": entry.id, "table": table, "reason": f"table {table} was taken"}
+
+
+def page_stands(part: WaitlistPart, payload: Mapping[str, Any]) -> bool:
+    """May the sender still send this queued page? Its party waits for this very page: a page
+    is the party's latest attempt (`n`) for the table it names; a heads-up (`n` 0) only while the
+    party waits. A page that was withdrawn, superseded, or whose party was seated or left is not.
+    """
+    entry = part.entries.get(str(payload.get("entry")))
+    if entry is None:
+        return False
+    n = payload.get("n")
+    if not isinstance(n, int) or isinstance(n, bool):  # a row queued before pages had numbers
+        return entry.status in ("waiting", "paged")
+    if n == 0:
+        return entry.status == "waiting" and entry.heads_up_at is not None
+    if entry.status != "paged" or entry.pages != n:
+        return False
+    return payload.get("table") in (None, entry.table)
 
 
 # ---- input checks ----------------------------------------------------------------------------
@@ -445,17 +634,23 @@ def _count(value: Any, default: int) -> int:
 # ---- views and timers (read by the shell) --------------------------------------------------
 
 
-def next_due(part: WaitlistPart) -> int | None:
-    """Epoch ms of the next re-page or give-up, if any party is paged (re-pages spaced)."""
+def next_due(part: WaitlistPart, floor: Floor | None = None) -> int | None:
+    """Epoch ms of the next re-page or give-up, if any party is paged (re-pages spaced), and
+    with the floor, of the next after-close page or heads-up that has a party to page."""
     repage = int(part.rules.repage_after_minutes * MIN_MS)
     due = []
     for e in part.entries.values():
         if e.status != "paged" or e.last_paged_at is None:
             continue
         at = e.last_paged_at + repage
-        if e.pages < part.rules.max_pages and part.last_repage_at is not None:
+        if e.pages - e.withdrawn_pages < part.rules.max_pages and part.last_repage_at is not None:
             at = max(at, part.last_repage_at + REPAGE_SPACING_MS)
         due.append(at)
+    if floor is not None:
+        for tid, at in part.armed.items():
+            if part._armed_party(floor, tid, set()) is not None:
+                due.append(at)
+        due.extend(at for at, _tid, _entry in part._heads_ups(floor))
     return min(due) if due else None
 
 
@@ -478,6 +673,8 @@ def entry_view(e: Entry, tz: ZoneInfo, now: int) -> dict[str, Any]:
         "delivery": e.delivery,
         "delivery_detail": e.delivery_detail,
         "reply": e.reply,
+        "heads_up_at": format_ms(e.heads_up_at, tz) if e.heads_up_at else None,
+        "withdrawn_reason": e.withdrawn_reason,
     }
 
 

@@ -432,6 +432,41 @@ class WaitlistShifted(Body):
     reason: str
 
 
+@dataclass(frozen=True, slots=True)
+class WaitlistWithdrawn(Body):
+    """A page for a table that was taken before the party came is withdrawn: the party waits
+    again at the head of the line, and is never re-paged "for" that table. Stays on site."""
+
+    TYPE = "waitlist.withdrawn"
+    GROUP = "waitlist"
+    entry: str
+    table: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class WaitlistHeadsUp(Body):
+    """The next party's heads-up page: a fitting table is predicted free soon (at most once per
+    party; not one of its `max_pages`). Stays on site."""
+
+    TYPE = "waitlist.heads_up"
+    GROUP = "waitlist"
+    entry: str
+    table: str
+    pager: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WaitlistArmed(Body):
+    """`paging.trigger = "after_close"`: a freed table pages at `due_at` (epoch ms); `due_at`
+    null disarms it (the table was taken first). Stays on site."""
+
+    TYPE = "waitlist.armed"
+    GROUP = "waitlist"
+    table: str
+    due_at: int | None = None
+
+
 # ---- the reservations part's facts -----------------------------------------------------------
 
 
@@ -554,6 +589,27 @@ class WaitlistDue(Body):
 
     TYPE = "waitlist.due"
     GROUP = "waitlist"
+
+
+@dataclass(frozen=True, slots=True)
+class WaitlistWithdraw(Body):
+    """The waitlist's own follow-up: the table a party was paged for was taken."""
+
+    TYPE = "waitlist.withdraw"
+    GROUP = "waitlist"
+    entry: str
+    table: str
+
+
+@dataclass(frozen=True, slots=True)
+class WaitlistArm(Body):
+    """The waitlist's own follow-up: start (or, with `off`, stop) a freed table's
+    after-close timer."""
+
+    TYPE = "waitlist.arm"
+    GROUP = "waitlist"
+    table: str
+    off: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -706,6 +762,9 @@ _register(
     WaitlistDelivery,
     WaitlistReplied,
     WaitlistShifted,
+    WaitlistWithdrawn,
+    WaitlistHeadsUp,
+    WaitlistArmed,
     ReservationUpserted,
     CloudCursor,
     ConflictDetected,
@@ -721,6 +780,8 @@ _register(
     WaitlistSeat,
     WaitlistLeft,
     WaitlistDue,
+    WaitlistWithdraw,
+    WaitlistArm,
     BoxResumed,
     PagerDelivery,
     PagerReply,
