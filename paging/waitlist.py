@@ -107,7 +107,8 @@ class WaitlistPart:
     errors: list[float] = field(default_factory=list)  # |quote - actual| minutes, recent
     quotes_recorded: int = 0  # how many errors were ever recorded (for the metric)
     last_repage_at: int | None = None  # re-pages are spaced by REPAGE_SPACING_MS
-    armed: dict[str, int] = field(default_factory=dict)  # after_close: table -> due at
+    # after_close: table -> due at, or None once its page went (until the table is taken again)
+    armed: dict[str, int | None] = field(default_factory=dict)
 
     # ---- deciding ------------------------------------------------------------------------
 
@@ -254,6 +255,8 @@ class WaitlistPart:
             raise Rejected("wrong_status", "paging.trigger is not after_close.")
         if state.floor.states[tid].status not in FREE:
             raise Rejected("wrong_status", f"Table {tid} is not free.")
+        if tid in self.armed:
+            raise Rejected("wrong_status", f"Table {tid} already paged or will page.")
         return {"table": tid, "due_at": at + int(self.rules.page_after_close_minutes * MIN_MS)}
 
     def _due(self, state: State, at: int) -> list[tuple[str, dict[str, Any]]]:
@@ -262,7 +265,7 @@ class WaitlistPart:
         next one follows REPAGE_SPACING_MS later (`next_due`), never in the same burst."""
         events: list[tuple[str, dict[str, Any]]] = []
         chosen: set[str] = set()
-        for due, tid in sorted((due, tid) for tid, due in self.armed.items()):
+        for due, tid in sorted((due, tid) for tid, due in self.armed.items() if due is not None):
             entry = self._armed_party(state.floor, tid, chosen)
             if due <= at and entry is not None:
                 chosen.add(entry.id)
@@ -354,7 +357,8 @@ class WaitlistPart:
                 self._record_error(e, event.at)
             if d.get("table"):
                 e.table = d["table"]
-                self.armed.pop(d["table"], None)  # the table's after-close page is spent
+                if d["table"] in self.armed:  # the table's after-close page is spent
+                    self.armed[d["table"]] = None
             e.withdrawn_reason = None
         elif t == ev.WaitlistWithdrawn.TYPE:
             e = self.entries[d["entry"]]
@@ -389,7 +393,9 @@ class WaitlistPart:
                     e.first_paged_at += gap
                 if e.heads_up_at is not None:
                     e.heads_up_at += gap
-            self.armed = {tid: due + gap for tid, due in self.armed.items()}
+            self.armed = {
+                tid: None if due is None else due + gap for tid, due in self.armed.items()
+            }
             if self.last_repage_at is not None:
                 self.last_repage_at += gap
         elif t == ev.WaitlistReplied.TYPE:
@@ -464,7 +470,7 @@ class WaitlistPart:
             if table.held_for is not None:
                 continue
             if self.rules.trigger == "after_close":
-                if table.status == "bussing" and tid not in self.armed:
+                if table.status in FREE and tid not in self.armed:
                     arm = {"table": tid}
                     follow.append(
                         Input("auto", f"arm:{event.seq}:{tid}", ev.WaitlistArm.TYPE, event.at, arm)
@@ -541,7 +547,7 @@ class WaitlistPart:
         self.errors = list(raw["errors"])
         self.quotes_recorded = int(raw.get("quotes_recorded", len(self.errors)))
         self.last_repage_at = raw.get("last_repage_at")
-        self.armed = {k: int(v) for k, v in raw.get("armed", {}).items()}
+        self.armed = {k: None if v is None else int(v) for k, v in raw.get("armed", {}).items()}
 
 
 def fits(party_size: int, seats: int) -> bool:
@@ -647,9 +653,9 @@ def next_due(part: WaitlistPart, floor: Floor | None = None) -> int | None:
             at = max(at, part.last_repage_at + REPAGE_SPACING_MS)
         due.append(at)
     if floor is not None:
-        for tid, at in part.armed.items():
-            if part._armed_party(floor, tid, set()) is not None:
-                due.append(at)
+        for tid, armed_at in part.armed.items():
+            if armed_at is not None and part._armed_party(floor, tid, set()) is not None:
+                due.append(armed_at)
         due.extend(at for at, _tid, _entry in part._heads_ups(floor))
     return min(due) if due else None
 

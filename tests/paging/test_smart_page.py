@@ -164,7 +164,39 @@ def test_after_close_trigger_pages_minutes_after_the_check_closed() -> None:
     assert pages(out) == [f"page:{kim}:1"]
     paged = next(e for e in out.events if e.type == "waitlist.paged")
     assert paged.data["table"] == "2" and paged.data["reason"] == "auto"
-    assert s.part.armed == {} and s.due() == T0 + 50 * MIN  # the re-page timer
+    assert s.part.armed == {"2": None} and s.due() == T0 + 50 * MIN  # the re-page timer
+    ito = s.add("Ito", 2, 8, 46)
+    s("waitlist.seat", 47, "host", entry=kim, table="2")
+    s("check.opened", 48, check="B", table="2", guests=2)
+    assert s.part.armed == {}  # taken: the next close arms it again
+    s("check.closed", 100, check="B", total="9.00")
+    assert s.due() == T0 + 105 * MIN
+    assert pages(s("waitlist.due", 105, "timer")) == [f"page:{ito}:1"]
+    s.assert_replays()
+
+
+def test_after_close_pages_once_per_freeing_even_when_the_table_is_cleared_after() -> None:
+    s = Service(trigger="after_close", page_after_close_minutes=5)
+    s("check.opened", 0, check="A", table="2", guests=2)
+    kim = s.add("Kim", 2, 7, 1)
+    ito = s.add("Ito", 2, 8, 2)
+    s("check.closed", 40, check="A", total="9.00")
+    assert pages(s("waitlist.due", 45, "timer")) == [f"page:{kim}:1"]
+    assert not s("table.cleared", 46, table="2").events[1:]  # no new timer for the same table
+    out = s("waitlist.due", 50, "timer")  # Kim's re-page only; Ito is not paged for table 2
+    assert pages(out) == [f"page:{kim}:2"] and s.part.entries[ito].status == "waiting"
+
+
+def test_after_close_arms_a_table_cleared_while_its_check_was_open() -> None:
+    """The busser reset the table before the check closed: it goes straight to available."""
+    s = Service(trigger="after_close", page_after_close_minutes=5)
+    s("check.opened", 0, check="A", table="2", guests=2)
+    kim = s.add("Kim", 2, 7, 1)
+    s("table.cleared", 39, table="2")
+    s("check.closed", 40, check="A", total="9.00")
+    assert s.state.floor.states["2"].status == "available"
+    assert s.due() == T0 + 45 * MIN
+    assert pages(s("waitlist.due", 45, "timer")) == [f"page:{kim}:1"]
     s.assert_replays()
 
 
