@@ -454,13 +454,13 @@ class WaitlistPart:
             if phone:
                 payload["phone"] = phone
             effects.append(("pager", f"page:{d['entry']}:{d['n']}", "page", payload))
-        if event.type == ev.WaitlistHeadsUp.TYPE and (event.data.get("pager") or phone):
+        if event.type == ev.WaitlistHeadsUp.TYPE and event.data.get("pager"):
+            # A buzz on the party's pager. Not texted: the SMS template says the table is ready.
             d = event.data
             payload = {"entry": d["entry"], "pager": d.get("pager"), "alert": self.rules.alert_type}
             payload |= {"n": 0, "table": d["table"], "heads_up": True}
-            if phone:
-                payload["phone"] = phone
-            effects.append(("pager", f"heads_up:{d['entry']}", "page", payload))
+            if not self.rules.text_paging:
+                effects.append(("pager", f"heads_up:{d['entry']}", "page", payload))
         chosen: set[str] = set()
         for tid in changed:
             table = state.floor.states[tid]
