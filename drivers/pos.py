@@ -107,7 +107,10 @@ class PosRejected(Exception):
 def _describe(err: Any) -> str:
     loc = ".".join(str(p) for p in err["loc"]) or "payload"
     kind = err["type"]
-    got = json.dumps(err.get("input"), default=str)
+    try:
+        got = json.dumps(err.get("input"), default=str)
+    except (RecursionError, ValueError):  # nested too deep to show: say what it is
+        got = type(err.get("input")).__name__
     if len(got) > 60:
         got = got[:57] + "..."
     if kind == "missing":
