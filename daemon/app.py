@@ -121,9 +121,10 @@ class App:
             reserve=reserve,
         )
         # Live views: a copy per commit that changes the part, rendered at the time of each read.
+        # The live estimates move with the floor: a fired course or a paid check rebuilds them.
         self.engine.view_builders["waitlist"] = (
-            ("waitlist.",),
-            lambda state: waitlist_copy(_waitlist(state)),
+            ("waitlist.", "check.", "table.", "host."),
+            lambda state: waitlist_copy(_waitlist(state), state.floor),
         )
         self.engine.view_builders["quote_errors"] = (
             ("waitlist.",),

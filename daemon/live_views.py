@@ -11,23 +11,42 @@ thread) and are never stale: the copy is as new as the last commit, the clock is
 from __future__ import annotations
 
 import copy
-from dataclasses import fields, replace
+from dataclasses import dataclass, fields, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from floorlink.bridge.reservations import ACTIVE, ReservationsPart, upcoming_view
+from floorlink.daemon.core.floor import CheckFacts, Floor, TableState
 from floorlink.paging.quotes import TurnTimes
 from floorlink.paging.waitlist import WaitlistPart, waitlist_view
 
 
-def waitlist_copy(part: WaitlistPart) -> WaitlistPart:
-    """The entries (each copied), without the learning state a view never reads."""
+@dataclass(frozen=True)
+class WaitlistCopy:
+    """What the waitlist view reads: the entries and turn times (copied), the tables' states
+    (immutable) and the open checks (copied), so each read reruns the estimates at its `now`."""
+
+    part: WaitlistPart
+    states: dict[str, TableState]
+    checks: dict[str, CheckFacts]
+
+
+def waitlist_copy(part: WaitlistPart, floor: Floor | None = None) -> WaitlistCopy:
+    """The entries and the learned turn times, each copied; with the floor, its live part."""
     entries = {k: replace(e) for k, e in part.entries.items()}
-    return replace(part, entries=entries, turns=TurnTimes(), learned={}, errors=[])
+    turns = TurnTimes(dict(part.turns.stays), list(part.turns.walks))
+    copied = replace(part, entries=entries, turns=turns, errors=[], outcomes=[])
+    if floor is None:
+        return WaitlistCopy(copied, {}, {})
+    live = {n for st in floor.states.values() for n in st.checks}
+    checks = {n: copy.deepcopy(floor.checks[n]) for n in sorted(live) if n in floor.checks}
+    return WaitlistCopy(copied, dict(floor.states), checks)
 
 
-def waitlist_at(copied: WaitlistPart | None, tz: ZoneInfo, now: int) -> list[dict[str, Any]]:
-    return [] if copied is None else waitlist_view(copied, tz, now)
+def waitlist_at(copied: WaitlistCopy | None, tz: ZoneInfo, now: int) -> list[dict[str, Any]]:
+    if copied is None:
+        return []
+    return waitlist_view(copied.part, tz, now, (copied.states, copied.checks))
 
 
 #: Parts of the reservations state no upcoming view reads: left empty in the copy.

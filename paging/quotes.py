@@ -1,26 +1,55 @@
-"""Wait-time quotes from the live floor and this restaurant's own turn times (pure).
+"""Wait-time quotes from the live floor and this restaurant's own history (pure).
 
-A party's quote is when the table it would get is likely to be free: for each table that fits,
-how long until it frees (by status, course and time since seated, against the turn time learned
-for that party size and hour), then the parties ahead that also fit take the earliest ones.
+A quote is a promise about being *seated*: when the table the party would get frees (the page
+goes out), plus the usual page-to-seat walk. It comes from three learned pieces:
+
+- **Turn times that count the tables still seated.** Each phase of a stay (opened -> paid, first
+  course -> paid, check printed -> paid) is a log-normal per party-size bucket, fitted by EM with
+  the open checks as right-censored observations (a table seated 40 minutes is a stay of *more*
+  than 40), so early in a night the quick tables do not drag the turn down.
+- **Shrinkage.** Each bucket's fit is pulled toward the restaurant's overall pattern (its pooled
+  ratio to the day-one defaults) with a prior worth `PRIOR_WEIGHT` stays, and the hour of day is
+  an offset pooled over sizes and shrunk toward none: a thin bucket (parties of 6, a quiet hour)
+  cannot wander far on a few samples.
+- **Live signals.** A seated table's remaining time is the conditional mean of the most advanced
+  phase it has reached (printed, else a course fired, else just seated), given how long it has
+  already been in it: E[T - e | T > e].
+
+Then the queue is played the way auto-paging plays it: each table, as it frees, goes to the
+longest-waiting party it fits (seats >= party size), who is seated a page-to-seat later and frees
+it again a turn after that. No clock, no I/O, no randomness: `now` is an argument.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+import heapq
+import math
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from floorlink.daemon.core.floor import TableState
+from floorlink.daemon.core.floor import CheckFacts, TableState
 
 MIN_MS = 60_000
-HISTORY_KEPT = 40
 #: Day-one turn times in minutes by party size bucket, before the box has seen a service.
 DEFAULT_TURN = {1: 45, 2: 60, 4: 80, 6: 100, 8: 120}
-BUSSING_MIN = 4
-DROPPED_MIN = 10
-#: The least a seated table still needs, as a share of its turn, by the course it is on.
-COURSE_SHARE = {None: 0.1, "apps": 0.35, "entrees": 0.2, "dessert": 0.08}
+#: Day-one shares: first course -> paid as a share of the turn; printed -> paid in minutes.
+DEFAULT_AFTER_COURSE = 0.85
+DEFAULT_AFTER_PRINT = 12.0
+DEFAULT_SIGMA = 0.25
+DEFAULT_PAGE_TO_SEAT = 2.0
+#: What the prior is worth, in stays: a bucket with this many stays is half its own data.
+PRIOR_WEIGHT = 6.0
+#: The hour-of-day offset is worth this many stays of "no hour effect".
+HOUR_PRIOR_WEIGHT = 30.0
+#: Closed stays kept per size bucket (the newest by close time), and page-to-seat walks kept.
+KEPT_PER_BUCKET = 80
+WALKS_KEPT = 60
+#: The table frees this long after its check is paid when paging waits for `available`.
+BUSSING_MIN = 4.0
+#: The least a table that is still seated is given: it has not paid yet.
+FLOOR_MIN = 0.5
+EM_ROUNDS = 30
 
 
 def size_bucket(size: int) -> int:
@@ -30,36 +59,299 @@ def size_bucket(size: int) -> int:
     return 8
 
 
+BUCKETS = (1, 2, 4, 6, 8)
+
+
+# ---- the estimator ----------------------------------------------------------------------------
+
+
+def _phi(z: float) -> float:
+    return math.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
+
+
+def _upper(z: float) -> float:
+    """P(Z > z) for a standard normal, accurate far in the tail."""
+    return 0.5 * math.erfc(z / math.sqrt(2))
+
+
+def _hazard(z: float) -> float:
+    """phi(z) / P(Z > z), the inverse Mills ratio (its asymptote where the tail underflows)."""
+    q = _upper(z)
+    if q < 1e-12:
+        return z + 1 / max(z, 1e-6)
+    return _phi(z) / q
+
+
+@dataclass(frozen=True, slots=True)
+class LogNormal:
+    """A stay's length in minutes: log T ~ Normal(mu, sigma)."""
+
+    mu: float
+    sigma: float
+
+    @property
+    def mean(self) -> float:
+        return math.exp(self.mu + self.sigma**2 / 2)
+
+    def remaining(self, elapsed: float) -> float:
+        """E[T - e | T > e]: minutes still to go for a stay already `elapsed` long."""
+        if elapsed <= 0:
+            return self.mean
+        s = self.sigma
+        a = (math.log(elapsed) - self.mu) / s
+        q = _upper(a)
+        if q < 1e-12:  # far past anything seen: the tail's own scale
+            return max(FLOOR_MIN, elapsed * s * s / max(a * s, 1e-6))
+        partial = self.mean * _upper(a - s)  # E[T; T > e]
+        return max(FLOOR_MIN, partial / q - elapsed)
+
+
+def fit_censored(
+    exact: Sequence[float],
+    censored: Sequence[float],
+    prior: LogNormal,
+    weight: float = PRIOR_WEIGHT,
+) -> LogNormal:
+    """Log-normal fit (minutes) of stays that ended (`exact`) and stays still going at the
+    lengths in `censored`, by EM with the prior counted as `weight` pseudo-stays.
+
+    With no censoring and weight 0 this is the mean and spread of the logs; a censored stay
+    contributes its expected log given that it is longer than what was seen so far."""
+    xs = [math.log(max(v, 0.1)) for v in exact]
+    cs = [math.log(max(v, 0.1)) for v in censored]
+    n = len(xs) + len(cs)
+    if n == 0:
+        return prior
+    mu, sigma = prior.mu, prior.sigma
+    if xs and weight == 0 and not cs:
+        mu = sum(xs) / len(xs)
+    for _ in range(EM_ROUNDS):
+        s1 = sum(xs)
+        s2 = sum(x * x for x in xs)
+        for c in cs:
+            z = (c - mu) / sigma
+            lam = _hazard(z)
+            m = mu + sigma * lam
+            var = sigma * sigma * max(1e-9, 1 + z * lam - lam * lam)
+            s1 += m
+            s2 += var + m * m
+        new_mu = (s1 + weight * prior.mu) / (n + weight)
+        spread = s2 - 2 * new_mu * s1 + n * new_mu * new_mu
+        spread += weight * (prior.sigma**2 + (prior.mu - new_mu) ** 2)
+        new_sigma = math.sqrt(max(spread / (n + weight), 1e-4))
+        done = abs(new_mu - mu) < 1e-7 and abs(new_sigma - sigma) < 1e-7
+        mu, sigma = new_mu, max(0.05, new_sigma)
+        if done:
+            break
+    return LogNormal(round(mu, 9), round(sigma, 9))
+
+
+def fit_buckets(
+    exact: Mapping[int, Sequence[float]],
+    censored: Mapping[int, Sequence[float]],
+    default: Mapping[int, float],
+) -> dict[int, LogNormal]:
+    """One fit per size bucket, each shrunk toward the restaurant's overall pattern: the pooled
+    log-ratio of every stay to its bucket's default (itself shrunk toward the defaults)."""
+    pooled_exact = [v / default[b] for b in BUCKETS for v in exact.get(b, ())]
+    pooled_cens = [v / default[b] for b in BUCKETS for v in censored.get(b, ())]
+    overall = fit_censored(pooled_exact, pooled_cens, LogNormal(0.0, DEFAULT_SIGMA), 2.0)
+    fits = {}
+    for b in BUCKETS:
+        prior = LogNormal(math.log(default[b]) + overall.mu, overall.sigma)
+        fits[b] = fit_censored(exact.get(b, ()), censored.get(b, ()), prior)
+    return fits
+
+
+# ---- what is learned, and folded ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Stay:
+    """One paid check from the closed-checks projection, in minutes from its opening."""
+
+    bucket: int
+    hour: int
+    closed_at: int
+    turn: float
+    course: float | None  # first course fired, minutes after opening
+    printed: float | None  # printed, minutes after opening
+
+
 @dataclass
 class TurnTimes:
-    """Observed seated-to-closed minutes, by (size bucket, hour of day). Folded from the log."""
+    """This restaurant's stays (each check once, the projection's latest row of it) and its
+    page-to-seat walks. Folded from the log; the fit is made from it when a quote is asked."""
 
-    samples: dict[str, list[float]] = field(default_factory=dict)
+    stays: dict[str, Stay] = field(default_factory=dict)
+    walks: list[float] = field(default_factory=list)
+    _model: Model | None = field(default=None, compare=False, repr=False)
 
-    def record(self, size: int, hour: int, minutes: float) -> None:
-        if not 5 <= minutes <= 360:  # a mistaken open/close, not a meal
+    def fitted(self) -> Model:
+        """The fit of the closed stays alone (no open checks), kept until the next record."""
+        if self._model is None:
+            self._model = fit(self, [])
+        return self._model
+
+    def record(self, check: str, size: int, hour: int, opened: int, row: Mapping[str, Any]) -> None:
+        """A paid check's row (a later row of the same check replaces the earlier one)."""
+        self._model = None
+        closed = int(row["closed"])
+        turn = (closed - opened) / MIN_MS
+        if not 5 <= turn <= 360:  # a mistaken open/close, not a meal
+            self.stays.pop(check, None)
             return
-        key = f"{size_bucket(size)}@{hour}"
-        values = self.samples.setdefault(key, [])
-        values.append(round(minutes, 2))
-        del values[:-HISTORY_KEPT]
 
-    def expected(self, size: int, hour: int) -> float:
-        bucket = size_bucket(size)
-        near = [
-            v
-            for h in (hour, (hour - 1) % 24, (hour + 1) % 24)
-            for v in self.samples.get(f"{bucket}@{h}", [])
-        ]
-        if len(near) < 3:
-            near += [v for k, vs in self.samples.items() if k.startswith(f"{bucket}@") for v in vs]
-        if len(near) >= 3:
-            ordered = sorted(near)
-            return ordered[len(ordered) // 2]
-        return float(DEFAULT_TURN[bucket])
+        def offset(key: str) -> float | None:
+            at = row.get(key)
+            if not isinstance(at, int) or not opened <= at <= closed:
+                return None
+            return round((at - opened) / MIN_MS, 3)
+
+        stay = Stay(size_bucket(size), hour, closed, round(turn, 3), offset("first_course"),
+                    offset("printed"))  # fmt: skip
+        self.stays[check] = stay
+        same = sorted(
+            ((s.closed_at, c) for c, s in self.stays.items() if s.bucket == stay.bucket),
+            reverse=True,
+        )
+        for _, old in same[KEPT_PER_BUCKET:]:
+            del self.stays[old]
+
+    def forget(self, check: str) -> None:
+        """A check that is no longer a paid meal (voided, reopened)."""
+        if self.stays.pop(check, None) is not None:
+            self._model = None
+
+    def record_walk(self, minutes: float) -> None:
+        self._model = None
+        if 0 <= minutes <= 30:
+            self.walks.append(round(minutes, 3))
+            del self.walks[:-WALKS_KEPT]
 
     def to_json(self) -> dict[str, Any]:
-        return {k: list(v) for k, v in sorted(self.samples.items())}
+        return {
+            "stays": {c: list(_stay_row(s)) for c, s in sorted(self.stays.items())},
+            "walks": list(self.walks),
+        }
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> TurnTimes:
+        stays = {c: Stay(*v) for c, v in raw.get("stays", {}).items()}
+        return cls(stays, [float(w) for w in raw.get("walks", [])])
+
+
+def _stay_row(s: Stay) -> tuple[Any, ...]:
+    return (s.bucket, s.hour, s.closed_at, s.turn, s.course, s.printed)
+
+
+@dataclass(frozen=True, slots=True)
+class Open:
+    """A check still open on the floor, as censoring and live signals see it (minutes)."""
+
+    table: str
+    bucket: int
+    hour: int
+    elapsed: float  # since opened
+    since_course: float | None  # since its first course fired
+    since_print: float | None  # since printed
+
+
+@dataclass(frozen=True)
+class Model:
+    """The fitted turn times at one moment: per bucket, each phase's log-normal; the hour
+    offsets; the usual page-to-seat minutes."""
+
+    turn: Mapping[int, LogNormal]
+    after_course: Mapping[int, LogNormal]
+    after_print: Mapping[int, LogNormal]
+    hour_offset: Mapping[int, float]
+    page_to_seat: float
+
+    def expected(self, size: int, hour: int) -> float:
+        """Mean minutes from seated to paid for a party of this size seated at this hour."""
+        d = self.turn[size_bucket(size)]
+        return d.mean * math.exp(self.hour_offset.get(hour, 0.0))
+
+    def remaining(self, o: Open) -> float:
+        """Minutes until this open check is paid, from the furthest signal it has reached."""
+        scale = math.exp(self.hour_offset.get(o.hour, 0.0))
+        if o.since_print is not None:
+            return self.after_print[o.bucket].remaining(o.since_print)
+        if o.since_course is not None:
+            return scale * self.after_course[o.bucket].remaining(o.since_course / scale)
+        return scale * self.turn[o.bucket].remaining(o.elapsed / scale)
+
+
+def open_checks(
+    states: Mapping[str, TableState],
+    checks: Mapping[str, CheckFacts],
+    now: int,
+    hour_of: Any,
+) -> list[Open]:
+    """Every check still open on a seated table, with its live signals at `now`."""
+    out = []
+    for tid in sorted(states):
+        st = states[tid]
+        for number in st.checks:
+            f = checks.get(number)
+            if f is None or f.opened is None or f.closed_at is not None or f.voided_at is not None:
+                continue
+            size = f.party_size or st.guests or 2
+            course = min(f.courses.values()) if f.courses else None
+            out.append(
+                Open(
+                    tid,
+                    size_bucket(size),
+                    int(hour_of(f.opened[0])),
+                    max(0.0, (now - f.opened[0]) / MIN_MS),
+                    None if course is None else max(0.0, (now - course) / MIN_MS),
+                    None if f.printed_at is None else max(0.0, (now - f.printed_at) / MIN_MS),
+                )
+            )
+    return out
+
+
+def fit(turns: TurnTimes, live: Iterable[Open]) -> Model:
+    """The model from the stays that ended and the checks still open (right-censored)."""
+    live = list(live)
+    stays = [turns.stays[c] for c in sorted(turns.stays)]
+    exact: dict[int, list[float]] = {b: [] for b in BUCKETS}
+    after_c: dict[int, list[float]] = {b: [] for b in BUCKETS}
+    after_p: dict[int, list[float]] = {b: [] for b in BUCKETS}
+    for s in stays:
+        exact[s.bucket].append(s.turn)
+        if s.course is not None:
+            after_c[s.bucket].append(max(0.5, s.turn - s.course))
+        if s.printed is not None:
+            after_p[s.bucket].append(max(0.5, s.turn - s.printed))
+    cens: dict[int, list[float]] = {b: [] for b in BUCKETS}
+    cens_c: dict[int, list[float]] = {b: [] for b in BUCKETS}
+    cens_p: dict[int, list[float]] = {b: [] for b in BUCKETS}
+    for o in live:
+        if o.elapsed >= 1:
+            cens[o.bucket].append(o.elapsed)
+        if o.since_course is not None and o.since_course >= 1:
+            cens_c[o.bucket].append(o.since_course)
+        if o.since_print is not None and o.since_print >= 1:
+            cens_p[o.bucket].append(o.since_print)
+    turn = fit_buckets(exact, cens, DEFAULT_TURN)
+    course_default = {b: DEFAULT_TURN[b] * DEFAULT_AFTER_COURSE for b in BUCKETS}
+    after_course = fit_buckets(after_c, cens_c, course_default)
+    after_print = fit_buckets(after_p, cens_p, dict.fromkeys(BUCKETS, DEFAULT_AFTER_PRINT))
+    # the hour of day: residuals of every stay against its bucket, pooled, shrunk toward none
+    hour_offset: dict[int, float] = {}
+    hours = sorted({s.hour for s in stays})
+    for h in hours:
+        near = {h, (h - 1) % 24, (h + 1) % 24}
+        res = [math.log(s.turn) - turn[s.bucket].mu for s in stays if s.hour in near]
+        hour_offset[h] = round(sum(res) / (len(res) + HOUR_PRIOR_WEIGHT), 9)
+    walks = turns.walks
+    walk = (sum(walks) + 3 * DEFAULT_PAGE_TO_SEAT) / (len(walks) + 3)
+    return Model(turn, after_course, after_print, hour_offset, walk)
+
+
+# ---- the queue ----------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,75 +361,104 @@ class TableView:
     combine_with: tuple[str, ...] = ()
 
 
-def minutes_until_free(state: TableState, turns: TurnTimes, hour: int, now: int) -> float | None:
-    """Minutes until this table pages its next party (it starts bussing); None if it cannot
-    take one (blocked, held for a reservation)."""
+@dataclass(frozen=True, slots=True)
+class Ahead:
+    """A party in the queue: its size, and the table it was already paged to (if any) with the
+    minutes until it is expected to sit there."""
+
+    size: int
+    table: str | None = None
+    seated_in: float | None = None
+
+
+def minutes_until_free(
+    state: TableState, live: Mapping[str, list[Open]], model: Model, trigger: str
+) -> float | None:
+    """Minutes until this table pages its next party; None if it cannot take one (blocked,
+    held for a reservation)."""
     if state.held_for is not None or state.status in ("blocked", "reserved"):
         return None
     if state.status == "available":
         return 0.0
+    bussing = BUSSING_MIN if trigger == "available" else 0.0
     if state.status == "bussing":
-        return 0.0  # the page goes out when a table starts bussing
-    turn = turns.expected(state.guests or 2, hour)
-    elapsed = max(0.0, (now - (state.since or now)) / MIN_MS)
-    if state.status == "check_dropped":
-        return float(DROPPED_MIN)
-    return max(turn - elapsed, turn * COURSE_SHARE.get(state.course, 0.3))
+        return bussing
+    opens = live.get(state.id, [])
+    if opens:
+        return max(model.remaining(o) for o in opens) + bussing
+    # seated by the host, no check yet: a stay just begun
+    return model.expected(state.guests or 2, 0) + bussing
 
 
 def quote_minutes(
     party_size: int,
-    ahead: Iterable[int],
+    ahead: Iterable[int | Ahead],
     tables: Iterable[TableView],
     states: Mapping[str, TableState],
-    turns: TurnTimes,
+    live: Iterable[Open],
+    model: Model,
     hour: int,
-    now: int,
     combine: bool = False,
-) -> int:
-    """Minutes this party is likely to wait behind the parties ahead (their sizes, in order).
+    trigger: str = "bussing",
+) -> float:
+    """Minutes from now until this party is likely seated, behind the parties ahead (in order).
 
-    A small simulation: each party ahead takes the table that fits it and frees first, which
-    then frees again one turn later; this party gets the first fitting table after them.
-    """
+    Tables free in time order; each goes to the first party in the queue that it fits (seats >=
+    party size, as auto-paging chooses), who sits a page-to-seat later and frees it a turn after
+    that. A party already paged to a table holds that table."""
+    by_table: dict[str, list[Open]] = {}
+    for o in live:
+        by_table.setdefault(o.table, []).append(o)
+    walk = model.page_to_seat
     table_list = list(tables)
     free_at: dict[str, float] = {}
+    seats: dict[str, int] = {}
     for t in table_list:
-        wait = minutes_until_free(states[t.id], turns, hour, now)
+        st = states.get(t.id)
+        wait = None if st is None else minutes_until_free(st, by_table, model, trigger)
         if wait is not None:
-            free_at[t.id] = wait
-    slots = [(t.id, t.seats) for t in table_list if t.id in free_at]
-    if combine:
-        by_id = {t.id: t for t in table_list}
-        for t in table_list:
-            for other in t.combine_with:
-                o = by_id.get(other)
-                if o is not None and t.id < o.id and t.id in free_at and o.id in free_at:
-                    key = f"{t.id}+{o.id}"
-                    free_at[key] = max(free_at[t.id], free_at[o.id])
-                    slots.append((key, t.seats + o.seats))
-
-    def take(size: int) -> tuple[str, float] | None:
-        snug = [k for k, seats in slots if size <= seats <= size + 2]
-        fits = snug or [k for k, seats in slots if seats >= size]
-        if not fits:
-            return None
-        key = min(fits, key=lambda k: (free_at[k], k))
-        return key, free_at[key]
-
-    for size in ahead:
-        got = take(size)
-        if got is not None:
-            key, at = got
-            # they walk over while it is bussed, eat, and it is free again a turn later
-            free_at[key] = at + BUSSING_MIN + turns.expected(size, hour)
-    mine = take(party_size)
-    if mine is None:
+            free_at[t.id], seats[t.id] = wait, t.seats
+    queue: list[int] = []
+    for a in ahead:
+        a = a if isinstance(a, Ahead) else Ahead(int(a))
+        if a.table is not None and a.table in free_at and a.seated_in is not None:
+            free_at[a.table] = max(0.0, a.seated_in) + model.expected(a.size, hour)
+        else:
+            queue.append(a.size)
+    queue.append(party_size)
+    me = len(queue) - 1
+    biggest = max(seats.values(), default=0)
+    if party_size > biggest:
+        if combine:
+            by_id = {t.id: t for t in table_list}
+            pairs = [
+                max(free_at[t.id], free_at[o]) + walk
+                for t in table_list
+                for o in t.combine_with
+                if o in by_id and t.id in free_at and o in free_at
+                and seats[t.id] + seats[o] >= party_size
+            ]  # fmt: skip
+            if pairs:
+                return round(min(pairs), 2)
         # Nothing here fits this party: the honest answer is a long turn.
-        return round(turns.expected(party_size, hour) + BUSSING_MIN)
-    return round(mine[1])
+        return round(model.expected(party_size, hour) + walk, 2)
+    heap = [(at, tid) for tid, at in free_at.items()]
+    heapq.heapify(heap)
+    waiting = list(range(len(queue)))
+    while heap and waiting:
+        at, tid = heapq.heappop(heap)
+        who = next((i for i in waiting if queue[i] <= seats[tid]), None)
+        if who is None:
+            continue  # nobody in the queue fits it: it stays free
+        if who == me:
+            return round(at + walk, 2)
+        waiting.remove(who)
+        heapq.heappush(heap, (at + walk + model.expected(queue[who], hour), tid))
+    return round(model.expected(party_size, hour) + walk, 2)
 
 
+#: The least a seated table still needs, as a share of its turn, by the course it is on.
+COURSE_SHARE = {None: 0.1, "apps": 0.35, "entrees": 0.2, "dessert": 0.08}
 #: How far ahead a heads-up looks for a table to come free (minutes from its status start).
 HEADS_UP_HORIZON_MIN = 480
 
@@ -146,23 +467,33 @@ def predicted_free_within_from(
     state: TableState, turns: TurnTimes, hour_of: Callable[[int], int], minutes: float
 ) -> int | None:
     """Epoch ms (whole minutes after the table's status began) from which the table is predicted
-    free within `minutes` (minutes_until_free), or None if not within HEADS_UP_HORIZON_MIN or it
-    cannot take a party. Anchored on the table's own `since`, never on a clock, so the timer that
-    asks and the step that acts get the same answer; it assumes the estimate shrinks as time
-    passes (the first minute found by bisection)."""
-    if state.since is None:
+    free within `minutes`, or None if not within HEADS_UP_HORIZON_MIN or it cannot take a party.
+    Anchored on the table's own `since`, never on a clock, so the timer that asks and the step
+    that acts get the same answer: the model is the closed stays' (no censoring, which would
+    move with the clock): the typical stay less the time seated, never under a share of the turn
+    by the course it is on; a printed check's typical time to payment. It assumes the estimate
+    shrinks as time passes (the first minute found by bisection)."""
+    since = state.since
+    if since is None:
         return None
-
-    def within(k: int) -> bool | None:
-        at = state.since + k * MIN_MS if state.since is not None else 0
-        left = minutes_until_free(state, turns, hour_of(at), at)
-        return None if left is None else left <= minutes
-
-    first = within(0)
-    if first is None:
+    if state.held_for is not None or state.status in ("blocked", "reserved"):
         return None
-    if first:
-        return state.since
+    model = turns.fitted()
+    bucket = size_bucket(state.guests or 2)
+
+    scale = math.exp(model.hour_offset.get(hour_of(since), 0.0))
+    turn = math.exp(model.turn[bucket].mu) * scale  # the typical (median) stay
+    after_print = math.exp(model.after_print[bucket].mu)
+
+    def within(k: int) -> bool:
+        if state.status in ("available", "bussing"):
+            return True
+        if state.status == "check_dropped":
+            return after_print - k <= minutes
+        return max(turn - k, turn * COURSE_SHARE.get(state.course, 0.3)) <= minutes
+
+    if within(0):
+        return since
     lo, hi = 0, HEADS_UP_HORIZON_MIN
     if not within(hi):
         return None
@@ -172,4 +503,4 @@ def predicted_free_within_from(
             hi = mid
         else:
             lo = mid
-    return state.since + hi * MIN_MS
+    return since + hi * MIN_MS

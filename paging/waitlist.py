@@ -15,9 +15,9 @@ Events: `waitlist.added`, `waitlist.paged`, `waitlist.seated`, `waitlist.left`,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -28,14 +28,19 @@ from floorlink.daemon.core.state import Event, Input, decide_table
 from floorlink.daemon.core.timeutil import format_ms
 from floorlink.paging.quotes import (
     MIN_MS,
+    Ahead,
+    Model,
+    Open,
     TableView,
     TurnTimes,
+    fit,
+    open_checks,
     predicted_free_within_from,
     quote_minutes,
 )
 
 if TYPE_CHECKING:
-    from floorlink.daemon.core.floor import Floor, TableState
+    from floorlink.daemon.core.floor import CheckFacts, Floor, TableState
     from floorlink.daemon.core.state import State
 
 EntryStatus = Literal["waiting", "paged", "seated", "left"]
@@ -53,9 +58,14 @@ OCCUPIED = frozenset({"seated", "check_dropped"})
 FREE = frozenset({"bussing", "available"})
 RECENT_MS = 30 * MIN_MS
 DAY_MS = 86_400_000
-LEARNED_KEPT = 1000
 #: The waitlist's snapshot format; an older one is refused, so the state is refolded from the log.
-SNAPSHOT_VERSION = 2
+SNAPSHOT_VERSION = 3
+#: A party whose live estimate passes its quote by more than this is flagged `running_late`.
+LATE_MINUTES = 5
+#: Quote outcomes kept for the accuracy report (about a month of services).
+OUTCOMES_KEPT = 5000
+#: A service day runs from 05:00 to 05:00 local (late closes belong to the night).
+DAY_STARTS_HOUR = 5
 
 
 @dataclass
@@ -103,8 +113,9 @@ class WaitlistPart:
     name: str = "waitlist"
     entries: dict[str, Entry] = field(default_factory=dict)
     turns: TurnTimes = field(default_factory=TurnTimes)
-    learned: dict[str, int] = field(default_factory=dict)  # check -> closed at, learned once
     errors: list[float] = field(default_factory=list)  # |quote - actual| minutes, recent
+    # each seated party's quote against its wait: [service day, size, quoted, waited minutes]
+    outcomes: list[list[Any]] = field(default_factory=list)
     quotes_recorded: int = 0  # how many errors were ever recorded (for the metric)
     last_repage_at: int | None = None  # re-pages are spaced by REPAGE_SPACING_MS
     # after_close: table -> due at, or None once its page went (until the table is taken again)
@@ -128,18 +139,8 @@ class WaitlistPart:
             party = check_party(d)
             entry_id = self._new_id(inp.eid)
             size = party["party_size"]
-            ahead = [e.party_size for e in self._active()]
-            quote = quote_minutes(
-                size,
-                ahead,
-                self.tables,
-                state.floor.states,
-                self.turns,
-                self._hour(inp.at),
-                inp.at,
-                self.rules.combine_tables,
-            )
-            data = {"entry": entry_id} | party | {"quoted_minutes": quote}
+            quote = self.quote(state.floor.states, state.floor.checks, size, self._active(), inp.at)
+            data = {"entry": entry_id} | party | {"quoted_minutes": round(quote)}
             return [(ev.WaitlistAdded.TYPE, data)], {"entry": entry_id}
         if inp.type == ev.WaitlistDue.TYPE:
             return self._due(state, inp.at), {}
@@ -354,7 +355,6 @@ class WaitlistPart:
                 self.last_repage_at = event.at
             if e.first_paged_at is None:
                 e.first_paged_at = event.at
-                self._record_error(e, event.at)
             if d.get("table"):
                 e.table = d["table"]
                 if d["table"] in self.armed:  # the table's after-close page is spent
@@ -375,8 +375,7 @@ class WaitlistPart:
                 self.armed[d["table"]] = int(d["due_at"])
         elif t == ev.WaitlistSeated.TYPE:
             e = self.entries[d["entry"]]
-            if e.first_paged_at is None:
-                self._record_error(e, event.at)
+            self._record_outcome(e, event.at)
             e.status, e.table, e.done_at = "seated", d["table"], event.at
         elif t == ev.WaitlistLeftEvent.TYPE:
             e = self.entries[d["entry"]]
@@ -408,24 +407,69 @@ class WaitlistPart:
 
     def learn(self, row: Mapping[str, Any]) -> None:
         """Turn times from the closed-checks projection (daemon/closed_checks.py), which calls
-        this during the fold: each paid check once, as the floor saw it (its covers after every
-        update, in whatever order its events came). The waitlist folds no check event itself."""
+        this during the fold with a check's row after each of its events: the latest row of a
+        paid check replaces the earlier one, so the order its events came in does not matter.
+        The waitlist folds no check event itself."""
         check, opened, closed = str(row.get("check")), row.get("opened"), row.get("closed")
-        if closed is None or opened is None or row.get("voided") is not None:
+        if closed is None or not isinstance(opened, int) or row.get("voided") is not None:
+            self.turns.forget(check)
             return
-        if check in self.learned:
-            return
-        self.learned[check] = closed
         covers = _count(row.get("covers"), 2)
-        self.turns.record(covers, self._hour(opened), (closed - opened) / MIN_MS)
-        if len(self.learned) > LEARNED_KEPT:  # the floor forgets ended checks after 12 hours
-            self.learned = {c: at for c, at in self.learned.items() if at >= closed - DAY_MS}
+        self.turns.record(check, covers, self._hour(opened), opened, row)
 
-    def _record_error(self, entry: Entry, at: int) -> None:
+    # ---- quoting (pure: `now` is the input's or the read's time) -------------------------
+
+    def model(
+        self, states: Mapping[str, TableState], checks: Mapping[str, CheckFacts], now: int
+    ) -> tuple[Model, list[Open]]:
+        """The turn-time model at `now`: closed stays, and the open checks as censored ones."""
+        live = open_checks(states, checks, now, self._hour)
+        return fit(self.turns, live), live
+
+    def quote(
+        self,
+        states: Mapping[str, TableState],
+        checks: Mapping[str, CheckFacts],
+        size: int,
+        ahead: list[Entry],
+        now: int,
+        fitted: tuple[Model, list[Open]] | None = None,
+    ) -> float:
+        """Minutes from `now` until a party of `size` is seated, behind `ahead` (by arrival)."""
+        model, live = fitted or self.model(states, checks, now)
+        queue = []
+        for e in sorted(ahead, key=lambda e: (e.added_at, e.id)):
+            if e.status == "paged" and e.table and e.first_paged_at is not None:
+                sits = (e.first_paged_at - now) / MIN_MS + model.page_to_seat
+                queue.append(Ahead(e.party_size, e.table, sits))
+            else:
+                queue.append(Ahead(e.party_size))
+        return quote_minutes(
+            size,
+            queue,
+            self.tables,
+            states,
+            live,
+            model,
+            self._hour(now),
+            self.rules.combine_tables,
+            self.rules.trigger,
+        )
+
+    def _record_outcome(self, entry: Entry, at: int) -> None:
+        """A quote is a promise about being seated: its error is quote minus added-to-seated."""
         actual = (at - entry.added_at) / MIN_MS
+        if entry.first_paged_at is not None:
+            self.turns.record_walk((at - entry.first_paged_at) / MIN_MS)
         self.errors.append(round(abs(entry.quoted_minutes - actual), 2))
         self.quotes_recorded += 1
         del self.errors[:-200]
+        day = datetime.fromtimestamp(entry.added_at / 1000, UTC).astimezone(self.tz)
+        service_day = (day - timedelta(hours=DAY_STARTS_HOUR)).date().isoformat()
+        self.outcomes.append(
+            [service_day, entry.party_size, entry.quoted_minutes, round(actual, 2)]
+        )
+        del self.outcomes[:-OUTCOMES_KEPT]
 
     def _forget(self, now: int) -> None:
         """Entries done for a day leave the state (and snapshots) small."""
@@ -530,9 +574,9 @@ class WaitlistPart:
         return {
             "entries": {k: asdict(e) for k, e in sorted(self.entries.items())},
             "turns": self.turns.to_json(),
-            "learned": dict(sorted(self.learned.items())),
             "v": SNAPSHOT_VERSION,
             "errors": list(self.errors),
+            "outcomes": [list(o) for o in self.outcomes],
             "quotes_recorded": self.quotes_recorded,
             "last_repage_at": self.last_repage_at,
             "armed": dict(sorted(self.armed.items())),
@@ -542,9 +586,9 @@ class WaitlistPart:
         if raw.get("v") != SNAPSHOT_VERSION:  # learned turn times another way: refold the log
             raise ValueError(f"waitlist snapshot version {raw.get('v')!r}, not {SNAPSHOT_VERSION}")
         self.entries = {k: Entry(**v) for k, v in raw["entries"].items()}
-        self.turns = TurnTimes({k: list(v) for k, v in raw["turns"].items()})
-        self.learned = {k: int(v) for k, v in raw["learned"].items()}
+        self.turns = TurnTimes.from_json(raw["turns"])
         self.errors = list(raw["errors"])
+        self.outcomes = [list(o) for o in raw.get("outcomes", [])]
         self.quotes_recorded = int(raw.get("quotes_recorded", len(self.errors)))
         self.last_repage_at = raw.get("last_repage_at")
         self.armed = {k: None if v is None else int(v) for k, v in raw.get("armed", {}).items()}
@@ -660,8 +704,13 @@ def next_due(part: WaitlistPart, floor: Floor | None = None) -> int | None:
     return min(due) if due else None
 
 
-def entry_view(e: Entry, tz: ZoneInfo, now: int) -> dict[str, Any]:
+def entry_view(e: Entry, tz: ZoneInfo, now: int, estimate: float | None = None) -> dict[str, Any]:
     end = e.done_at if e.done_at is not None else now
+    waited = (end - e.added_at) / MIN_MS
+    if e.status == "seated":
+        estimate = waited
+    total = None if estimate is None else max(0, round(estimate))
+    late = e.status in ("waiting", "paged") and total is not None
     return {
         "id": e.id,
         "name": e.name,
@@ -681,18 +730,71 @@ def entry_view(e: Entry, tz: ZoneInfo, now: int) -> dict[str, Any]:
         "reply": e.reply,
         "heads_up_at": format_ms(e.heads_up_at, tz) if e.heads_up_at else None,
         "withdrawn_reason": e.withdrawn_reason,
+        # the live estimate of the whole wait (arrival to seated), as the floor stands now
+        "estimate_minutes": total,
+        "running_late": late and total is not None and total > e.quoted_minutes + LATE_MINUTES,
     }
 
 
-def waitlist_view(part: WaitlistPart, tz: ZoneInfo, now: int) -> list[dict[str, Any]]:
-    """Waiting and paged parties by arrival, then the recently seated and gone."""
+def estimates(
+    part: WaitlistPart,
+    states: Mapping[str, TableState],
+    checks: Mapping[str, CheckFacts],
+    now: int,
+) -> dict[str, float]:
+    """Each waiting or paged party's live estimate of its whole wait (arrival to seated, in
+    minutes) as the floor stands at `now`: the same model as its quote, rerun now."""
+    active = sorted(part._active(), key=lambda e: (e.added_at, e.id))
+    if not active:
+        return {}
+    fitted = part.model(states, checks, now)
+    out: dict[str, float] = {}
+    for i, e in enumerate(active):
+        waited = max(0.0, (now - e.added_at) / MIN_MS)
+        if e.status == "paged" and e.first_paged_at is not None:
+            to_go = (e.first_paged_at - now) / MIN_MS + fitted[0].page_to_seat
+            out[e.id] = waited + max(0.0, to_go)
+        else:
+            ahead = active[:i]
+            out[e.id] = waited + part.quote(states, checks, e.party_size, ahead, now, fitted)
+    return out
+
+
+def waitlist_view(
+    part: WaitlistPart,
+    tz: ZoneInfo,
+    now: int,
+    floor: tuple[Mapping[str, TableState], Mapping[str, CheckFacts]] | None = None,
+) -> list[dict[str, Any]]:
+    """Waiting and paged parties by arrival, then the recently seated and gone; with the floor
+    (table states and open checks) each active party carries its live estimate."""
     entries = sorted(part.entries.values(), key=lambda e: (e.added_at, e.id))
     active = [e for e in entries if e.status in ("waiting", "paged")]
     recent = [e for e in entries if e.done_at is not None and now - e.done_at <= RECENT_MS]
-    return [entry_view(e, tz, now) for e in active + recent]
+    est = estimates(part, floor[0], floor[1], now) if floor is not None else {}
+    return [entry_view(e, tz, now, est.get(e.id)) for e in active + recent]
 
 
-def quote_accuracy(part: WaitlistPart) -> dict[str, Any]:
-    errors = part.errors
-    mae = round(sum(errors) / len(errors), 2) if errors else None
-    return {"quotes": len(errors), "mae_minutes": mae}
+def accuracy(outcomes: Iterable[Sequence[Any]]) -> dict[str, Any]:
+    """MAE, bias (quote - actual) and the share within 3 minutes of (quoted, waited) pairs."""
+    errs = [float(o[-2]) - float(o[-1]) for o in outcomes]
+    if not errs:
+        return {"quotes": 0, "mae_minutes": None, "bias_minutes": None, "within_3_min": None}
+    return {
+        "quotes": len(errs),
+        "mae_minutes": round(sum(abs(x) for x in errs) / len(errs), 2),
+        "bias_minutes": round(sum(errs) / len(errs), 2),
+        "within_3_min": round(sum(1 for x in errs if abs(x) <= 3) / len(errs), 3),
+    }
+
+
+def quote_accuracy(part: WaitlistPart, days: int = 7) -> dict[str, Any]:
+    """Quote against actual wait (arrival to seated): overall, per service day (the last
+    `days`) and per party size."""
+    rows = part.outcomes
+    nights = sorted({str(o[0]) for o in rows})[-days:]
+    sizes = sorted({int(o[1]) for o in rows})
+    return accuracy(rows) | {
+        "by_night": {n: accuracy(o for o in rows if o[0] == n) for n in nights},
+        "by_size": {str(s): accuracy(o for o in rows if o[1] == s) for s in sizes},
+    }

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
+import pytest
 from helpers import MIN, SPECS, T0, TZ, Feed
 
 from floorlink.daemon.app import status_for
 from floorlink.daemon.closed_checks import ClosedChecksPart
 from floorlink.daemon.core.state import Event, Input, Outcome, State
-from floorlink.paging.quotes import TableView, TurnTimes
+from floorlink.paging.quotes import TableView, TurnTimes, fit
 from floorlink.paging.waitlist import (
     PagingRules,
     WaitlistPart,
@@ -18,6 +20,15 @@ from floorlink.paging.waitlist import (
     quote_accuracy,
     waitlist_view,
 )
+
+
+def _samples(part: WaitlistPart) -> dict[str, list[float]]:
+    """The learned stays as `bucket@hour -> [minutes]`."""
+    out: dict[str, list[float]] = {}
+    for s in part.turns.stays.values():
+        out.setdefault(f"{s.bucket}@{s.hour}", []).append(s.turn)
+    return out
+
 
 TABLES = tuple(TableView(s.id, s.seats) for s in SPECS)  # 1:4, 2:2, 3:6, 12:4
 
@@ -104,17 +115,27 @@ def test_quotes_grow_with_the_queue_and_accuracy_is_recorded() -> None:
     quotes = [s.part.entries[s.add(f"p{n}", 2, n + 1, 1)].quoted_minutes for n in range(4)]
     assert quotes == sorted(quotes) and quotes[0] > 0
     s("check.closed", 50, check="c1", total="10.00")
-    assert quote_accuracy(s.part)["quotes"] == 1
     view = waitlist_view(s.part, TZ, T0 + 60 * MIN)
     assert view[0]["status"] == "paged" and view[0]["waited_minutes"] == 59
+    paged = s.part.entries[view[0]["id"]]
+    assert quote_accuracy(s.part)["quotes"] == 0  # a quote is a promise about being seated
+    s("table.cleared", 51, table=paged.table)
+    seated = s("waitlist.seat", 52, "host", entry=paged.id, table=paged.table)
+    assert seated.result == "accepted", seated.error
+    assert quote_accuracy(s.part)["quotes"] == 1
+    assert s.part.turns.walks == [2.0]  # page to seat, learned
+    view = waitlist_view(s.part, TZ, T0 + 60 * MIN)
+    assert view[-1]["status"] == "seated" and view[-1]["estimate_minutes"] == 51
 
 
 def test_turn_times_are_learned_from_closed_checks() -> None:
     turns = TurnTimes()
-    for n in range(5):
-        turns.record(2, 19, 50 + n)
-    assert turns.expected(2, 19) == 52
-    assert turns.expected(6, 12) == 100  # day-one default
+    for n in range(40):
+        closed = T0 + (50 + n % 5) * MIN
+        turns.record(f"c{n}", 2, 19, T0, {"closed": closed})
+    model = fit(turns, [])
+    assert 51 <= model.expected(2, 19) <= 53.5
+    assert fit(TurnTimes(), []).expected(6, 12) == pytest.approx(100 * math.exp(0.25**2 / 2))
 
 
 def test_replay_with_the_waitlist_gives_the_same_state() -> None:
@@ -151,9 +172,9 @@ def test_the_part_learns_from_an_unreadable_guest_count_already_in_the_log() -> 
     part = WaitlistPart(TABLES, TZ)
     row = {"check": "A", "opened": T0, "closed": T0 + 50 * MIN, "voided": None, "covers": "lots"}
     part.learn(row)
-    assert part.turns.samples == {f"2@{part._hour(T0)}": [50.0]}  # counted as a party of 2
-    part.learn(row | {"covers": 4})  # the same check again (a late update): learned once
-    assert part.turns.samples == {f"2@{part._hour(T0)}": [50.0]}
+    assert _samples(part) == {f"2@{part._hour(T0)}": [50.0]}  # counted as a party of 2
+    part.learn(row | {"covers": 4})  # the same check again (a late update): learned once,
+    assert _samples(part) == {f"4@{part._hour(T0)}": [50.0]}  # with the covers it ended on
 
 
 def test_turn_times_come_from_the_closed_checks_projection_in_any_order() -> None:
@@ -167,14 +188,14 @@ def test_turn_times_come_from_the_closed_checks_projection_in_any_order() -> Non
     feed = Feed(state)
     feed("check.closed", 50, check="A", total="10.00")  # before its open
     feed("check.updated", 10, check="A", guests=6)
-    assert part.turns.samples == {}
+    assert _samples(part) == {}
     feed("check.opened", 0, check="A", table="3", guests=2)
-    assert part.turns.samples == {f"6@{part._hour(T0)}": [50.0]}
+    assert _samples(part) == {f"6@{part._hour(T0)}": [50.0]}
     feed("check.opened", 0, check="B", table="1", guests=2)
     feed("check.voided", 30, check="B")
-    assert part.turns.samples == {f"6@{part._hour(T0)}": [50.0]}  # voided: no meal to learn
+    assert _samples(part) == {f"6@{part._hour(T0)}": [50.0]}  # voided: no meal to learn
     part.apply(Event("pos:T1", "z", "check.closed", T0 + 90 * MIN, {"check": "C"}, 99))
-    assert part.turns.samples == {f"6@{part._hour(T0)}": [50.0]}  # the part alone ignores it
+    assert _samples(part) == {f"6@{part._hour(T0)}": [50.0]}  # the part alone ignores it
 
 
 def test_available_trigger_pages_when_the_table_is_cleared_not_before() -> None:
