@@ -30,9 +30,9 @@ MIN = 60_000
 TZ = ZoneInfo("America/Los_Angeles")
 SEATS = [2] * 8 + [4] * 11 + [6] * 6  # 25 tables
 TURN = {2: (50, 10), 4: (70, 15), 6: (95, 20)}
-SIZES = [2, 2, 2, 2, 3, 4, 4, 4, 5, 6, 6]
+SIZES = [2, 2, 2, 2, 2, 3, 4, 4, 4, 4, 5, 6]
 #: Arrivals per minute by night: a quiet start, a busy night, a middling one.
-RATES = (0.30, 0.36, 0.32)
+RATES = (0.40, 0.46, 0.42)
 
 
 def _bucket(size: int) -> int:
