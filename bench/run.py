@@ -281,6 +281,7 @@ async def main() -> dict[str, Any]:
             nagle.stop()
     for name in (
         "bench.paging",
+        "bench.quotes",
         "bench.bridge_drain",
         "bench.reservation_sync",
         "bench.transmitters",
@@ -311,8 +312,16 @@ def print_table(r: dict[str, Any]) -> None:
         p = r["paging"]
         page = f"{p['close_to_page_p50_ms']} / {p['close_to_page_p99_ms']} ms"
         print(f"check closed -> page on the port, p50/p99    {page}")
-        q = p["quotes"]
-        print(f"quote error (MAE, minutes) by simulated night {q['mae_minutes_by_night']}")
+    if "quotes" in r:
+        print("quote vs actual seat over simulated services: MAE / bias / share within 3 min")
+        for n in r["quotes"]["nights"]:
+            f, nv, o = n["floorlink"], n["naive"], n["oracle"]
+            print(
+                f"  night {n['night']} ({n['parties']} parties, mean wait"
+                f" {n['mean_wait_minutes']} min)   floorlink {f['mae_minutes']} /"
+                f" {f['bias_minutes']:+} / {f['within_3_min']:.0%}   naive {nv['mae_minutes']}"
+                f"   oracle {o['mae_minutes']}"
+            )
     if "transmitters" in r:
         for name, t in r["transmitters"].items():
             label = f"check closed -> {name} acknowledgement, p50/p99"

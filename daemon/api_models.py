@@ -141,6 +141,12 @@ class WaitlistEntry(Answer):
     pages: int = Field(0, ge=0)
     table: str | None = None
     waited_minutes: int = Field(0, ge=0)
+    estimate_minutes: int | None = Field(
+        None, ge=0, description="live estimate of the whole wait, arrival to seated, as of now"
+    )
+    running_late: bool = Field(
+        False, description="the live estimate is past the quote by more than 5 minutes"
+    )
 
 
 class Reservation(Answer):

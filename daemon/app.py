@@ -65,7 +65,13 @@ from floorlink.drivers.mqtt import BrokerLink, BrokerSettings, Received
 from floorlink.drivers.pos import TERMINAL_RE, PosRejected, parse_pos_event
 from floorlink.paging.quotes import TableView
 from floorlink.paging.sender import PagerComponent, PagerSender, Transport, make_transport
-from floorlink.paging.waitlist import PagingRules, WaitlistPart, next_due, page_stands
+from floorlink.paging.waitlist import (
+    PagingRules,
+    WaitlistPart,
+    next_due,
+    page_stands,
+    quote_accuracy,
+)
 
 if TYPE_CHECKING:
     from floorlink.daemon.config import Config
@@ -131,6 +137,11 @@ class App:
             lambda state: (_waitlist(state).quotes_recorded, list(_waitlist(state).errors[-50:])),
         )
         self._quotes_seen = 0
+        # Quote against seat, per service day and party size (the status shows it).
+        self.engine.view_builders["quote_accuracy"] = (
+            ("waitlist.seated",),
+            lambda state: quote_accuracy(_waitlist(state)),
+        )
         self.engine.view_builders["reservations"] = (
             ("reservation.", "cloud.", "table.held", "table.released", "host.seated", "conflict."),
             lambda state: reservations_copy(_reservations(state)),
@@ -404,6 +415,8 @@ class App:
             self._timer_wake.set()
         if "quote_errors" in self.engine.views_changed:
             self._observe_quotes()
+        if "quote_accuracy" in self.engine.views_changed:
+            self._broadcast("status", self.status())
         if "reservations" in self.engine.views_changed:
             self._broadcast("reservations", self.reservations())
             self._timer_wake.set()
@@ -591,6 +604,7 @@ class App:
             "degraded": self.supervisor.degraded(),
             "components": components,
             "rejections": self.rejections(),
+            "quotes": self.engine.views.get("quote_accuracy"),
             "provider": None
             if self.bridge is None
             else {

@@ -26,6 +26,7 @@ import sqlite_utils
 
 from floorlink.daemon.closed_checks import Row, rows_of
 from floorlink.daemon.store import _JSON_COLUMNS, CHECK_COLUMNS, Store
+from floorlink.paging.waitlist import accuracy
 
 if TYPE_CHECKING:
     from floorlink.daemon.config import Config
@@ -546,6 +547,77 @@ def accounting(p: Period) -> Table:
     return t
 
 
+# ---- quotes: the waitlist's promise against the wait ---------------------------------------
+
+
+def quote_outcomes(config: Config, start: int, end: int) -> list[tuple[int, int, int, float]]:
+    """(added at, party size, quoted minutes, minutes from added to seated) of every party added
+    in [start, end) and seated, from the log's `waitlist.added` and `waitlist.seated` events."""
+    db = sqlite_utils.Database(f"file:{config.store.path}?mode=ro", use_counts_table=False)
+    try:
+        if "events" not in db.table_names():
+            return []
+        rows = db.query(
+            "SELECT type, at, data FROM events WHERE type IN ('waitlist.added', 'waitlist.seated')"
+            " AND at >= ? AND at < ? ORDER BY seq",
+            [start, end + 86_400_000],  # a party added late is seated after the day's end
+        )
+        added: dict[str, tuple[int, int, int]] = {}
+        out = []
+        for row in rows:
+            data = json.loads(row["data"])
+            entry = str(data.get("entry"))
+            if row["type"] == "waitlist.added" and start <= row["at"] < end:
+                added[entry] = (row["at"], int(data["party_size"]), int(data["quoted_minutes"]))
+            elif row["type"] == "waitlist.seated" and entry in added:
+                at, size, quoted = added.pop(entry)
+                out.append((at, size, quoted, (row["at"] - at) / MINUTE))
+        return out
+    finally:
+        db.close()
+
+
+def quotes_report(p: Period) -> Table:
+    """Quote accuracy per service day and party size: MAE, bias (quote - actual) and the share
+    within 3 minutes. A quote is a promise about being seated: the actual is added to seated."""
+    t = Table(
+        "quotes",
+        _title(p, "wait quotes against the wait to be seated"),
+        ["service day", "party size", "parties", "MAE min", "bias min", "within 3 min %"],
+    )
+    t.why["*"] = "no party was seated from the waitlist in the period"
+    start, _ = day_bounds(p.first, p.tz, p.config.reports.cutoff)
+    _, end = day_bounds(p.last, p.tz, p.config.reports.cutoff)
+    outcomes = quote_outcomes(p.config, start, end)
+
+    def row(day: str, size: str, pairs: list[tuple[int, float]]) -> list[Cell]:
+        a = accuracy(pairs)
+        return [
+            day,
+            size,
+            a["quotes"],
+            Decimal(str(a["mae_minutes"])).quantize(CENT),
+            Decimal(str(a["bias_minutes"])).quantize(CENT),
+            (Decimal(str(a["within_3_min"])) * 100).quantize(Decimal("0.1")),
+        ]
+
+    by_day: dict[str, list[tuple[int, int, float]]] = defaultdict(list)
+    for at, size, quoted, waited in outcomes:
+        day = service_day_of(at, p.tz, p.config.reports.cutoff).isoformat()
+        by_day[day].append((size, quoted, waited))
+    for day in sorted(by_day):
+        got = by_day[day]
+        for size in sorted({s for s, _, _ in got}):
+            t.rows.append(row(day, str(size), [(q, w) for s, q, w in got if s == size]))
+        t.rows.append(row(day, "all", [(q, w) for _, q, w in got]))
+    if len(by_day) > 1:
+        for size in sorted({s for _, s, _, _ in outcomes}):
+            pairs = [(q, w) for _, s, q, w in outcomes if s == size]
+            t.rows.append(row("all", str(size), pairs))
+        t.rows.append(row("all", "all", [(q, w) for _, _, q, w in outcomes]))
+    return t
+
+
 def _title(p: Period, what: str) -> str:
     span = p.first.isoformat() if p.first == p.last else f"{p.first} to {p.last}"
     return f"{p.config.site.id}: {what}, service day {span}"
@@ -564,6 +636,7 @@ REPORTS: dict[str, Callable[[Period], Table]] = {
     "per-person": per_person,
     "flow": flow,
     "accounting": accounting,
+    "quotes": quotes_report,
 }
 
 

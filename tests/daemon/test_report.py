@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,7 +17,14 @@ from floorlink.daemon.cli import main
 from floorlink.daemon.config import Config, parse_config
 from floorlink.daemon.core.state import Input
 from floorlink.daemon.engine import Engine
-from floorlink.daemon.report import REPORTS, default_day, render, service_day_of, service_report
+from floorlink.daemon.report import (
+    REPORTS,
+    default_day,
+    load_period,
+    render,
+    service_day_of,
+    service_report,
+)
 from floorlink.daemon.store import Store
 
 
@@ -149,3 +157,53 @@ async def test_an_empty_day_reads_a_dash_with_the_reason(
         and old["why"]["average_check"] == "no paid checks in the period"
     )
     assert "None" not in render(old) and "—" in render(old)
+
+
+async def test_quote_accuracy_per_night_and_party_size(tmp_path: Path) -> None:
+    """Two parties quoted and seated, one gone home: MAE, bias and the share within 3 minutes of
+    quote against added-to-seated, per party size and for the night (`floorlink report quotes`)."""
+    config = parse_config(
+        f'[site]\nid = "s"\ntimezone = "UTC"\n[store]\npath = "{tmp_path / "f.db"}"\n'
+        '[http]\nstaff_token = "long-enough-token"\n'
+        '[[tables]]\nid = "1"\nseats = 4\n[[tables]]\nid = "2"\nseats = 2\n',
+        {},
+    )
+    engine = Engine(Store(config.store.path), lambda: build_state(config))
+    await engine.open()
+    runner = asyncio.create_task(engine.run())
+    t0 = int(datetime(2026, 11, 20, 19, tzinfo=UTC).timestamp() * 1000)
+    minute = 60_000
+
+    async def put(source: str, eid: str, etype: str, at: int, **data: Any) -> Any:
+        res = await engine.submit(Input(source, eid, etype, t0 + at * minute, data))
+        assert res.outcome.result == "accepted", res.outcome.error
+        return res.outcome
+
+    for n, table in enumerate(("1", "2")):
+        await put("pos:T", f"o{n}", "check.opened", 0, check=f"c{n}", table=table, guests=2)
+    added = []
+    for n, size in enumerate((4, 2, 2)):
+        out = await put("host", f"a{n}", "waitlist.add", 1, name=f"p{n}", party_size=size)
+        added.append(out.body["entry"])
+    await put("pos:T", "x0", "check.closed", 50, check="c0", total="1.00")
+    await put("pos:T", "x1", "check.closed", 55, check="c1", total="1.00")
+    for n, (entry, table, at) in enumerate(((added[0], "1", 52), (added[1], "2", 57))):
+        await put("pos:T", f"k{n}", "table.cleared", at, table=table)
+        await put("host", f"s{n}", "waitlist.seat", at, entry=entry, table=table)
+    await put("host", "gone", "waitlist.left", 70, entry=added[2])
+    part = engine.state.part("waitlist")
+    quotes = [part.entries[e].quoted_minutes for e in added[:2]]  # type: ignore[attr-defined]
+    runner.cancel()
+    await engine.close()
+    day = date(2026, 11, 20)
+    table = REPORTS["quotes"](load_period(config, day, day)).to_json()
+    errs = [quotes[0] - 51, quotes[1] - 56]
+    rows = {(r[0], r[1]): r[2:] for r in table["rows"]}
+    assert set(rows) == {("2026-11-20", "2"), ("2026-11-20", "4"), ("2026-11-20", "all")}
+    parties, mae, bias, within = rows[("2026-11-20", "all")]
+    assert parties == 2  # the party that went home is not a quote kept or missed
+    assert Decimal(mae) == Decimal(sum(abs(e) for e in errs)) / 2
+    assert Decimal(bias) == Decimal(sum(errs)) / 2
+    assert Decimal(within) == Decimal(50 * sum(1 for e in errs if abs(e) <= 3))
+    assert rows[("2026-11-20", "4")][:3] == [1, f"{abs(errs[0])}.00", f"{errs[0]}.00"]
+    assert "party size" in REPORTS["quotes"](load_period(config, day, day)).render()

@@ -59,8 +59,10 @@ async def test_a_course_fired_on_the_awaited_table_moves_the_live_estimate(
             # the check prints: the table pays soon, and the estimate comes back down
             await pos.ack(await pos.send("check.printed", check="A"))
             await pos.wait(
-                lambda: bool(pos.waitlist)
-                and pos.waitlist[0]["estimate_minutes"] < moved["estimate_minutes"] - 20
+                lambda: (
+                    bool(pos.waitlist)
+                    and pos.waitlist[0]["estimate_minutes"] < moved["estimate_minutes"] - 20
+                )
             )
             assert pos.waitlist[0]["running_late"] is False
     finally:

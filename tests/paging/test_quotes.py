@@ -136,7 +136,7 @@ def _run(events: list[tuple[str, int, dict[str, Any]]], parties: list[int], now:
     projection = ClosedChecksPart(readers=[part.learn])
     state = State(SPECS, TZ, parts=[projection, part])
     projection.bind(state)
-    for i, (etype, minute, data) in enumerate(events):
+    for etype, minute, data in events:
         eid = f"{etype}:{data['check']}"
         state.process(Input("pos:T1", eid, etype, T0 + minute * MIN, data), T0 + now * MIN)
     quotes = []
