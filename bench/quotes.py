@@ -32,7 +32,7 @@ SEATS = [2] * 8 + [4] * 11 + [6] * 6  # 25 tables
 TURN = {2: (50, 10), 4: (70, 15), 6: (95, 20)}
 SIZES = [2, 2, 2, 2, 2, 3, 4, 4, 4, 4, 5, 6]
 #: Arrivals per minute by night: a quiet start, a busy night, a middling one.
-RATES = (0.40, 0.46, 0.42)
+RATES = (0.36, 0.44, 0.38)
 
 
 def _bucket(size: int) -> int:
@@ -151,7 +151,9 @@ def night(state: State, part: WaitlistPart, rng: random.Random, start: int, rate
             if e.status != "paged":
                 continue
             if state.floor.states[data["table"]].status == "bussing":
-                put("pos:T", "table.cleared", at, table=data["table"])  # the busser is quick
+                # the busser is quick (a second before the party sits: a clear at the very ms
+                # of the opening would count as clearing the new party's stay too)
+                put("pos:T", "table.cleared", at - 1000, table=data["table"])
             seat(e.id, e.party_size, data["table"], at)
             size, quote, naive, oracle = pending.pop(e.id)
             out_rows.append((size, quote, naive, oracle, (at - e.added_at) / MIN))

@@ -26,6 +26,7 @@ import heapq
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import Any
 
 from floorlink.daemon.core.floor import CheckFacts, TableState
@@ -353,6 +354,25 @@ def fit(turns: TurnTimes, live: Iterable[Open]) -> Model:
 
 # ---- the queue ----------------------------------------------------------------------------------
 
+#: The queue is played this many times, each with every uncertain time at its own quantile (a
+#: fixed low-discrepancy sequence, no randomness), and the mean seat time is the answer: the
+#: earliest of several uncertain tables frees sooner than the earliest of their means.
+SCENARIOS = 15
+_GOLDEN = 0.6180339887498949
+_Z = NormalDist()
+
+
+def _u(k: int, j: int) -> float:
+    """The quantile of draw j in scenario k, in (0, 1)."""
+    return ((k + 0.5) / SCENARIOS + j * _GOLDEN) % 1.0
+
+
+def _quantile_after(d: LogNormal, elapsed: float, u: float) -> float:
+    """The u-quantile of T - e given T > e."""
+    p0 = 0.0 if elapsed <= 0 else 1 - _upper((math.log(elapsed) - d.mu) / d.sigma)
+    p = min(1 - 1e-9, max(1e-9, p0 + u * (1 - p0)))
+    return max(FLOOR_MIN, math.exp(d.mu + d.sigma * _Z.inv_cdf(p)) - max(elapsed, 0.0))
+
 
 @dataclass(frozen=True, slots=True)
 class TableView:
@@ -371,11 +391,11 @@ class Ahead:
     seated_in: float | None = None
 
 
-def minutes_until_free(
-    state: TableState, live: Mapping[str, list[Open]], model: Model, trigger: str
+def _free_in(
+    state: TableState, opens: list[Open], model: Model, trigger: str, u: float | None
 ) -> float | None:
-    """Minutes until this table pages its next party; None if it cannot take one (blocked,
-    held for a reservation)."""
+    """Minutes until this table pages its next party (its mean, or its u-quantile); None if it
+    cannot take one (blocked, held for a reservation)."""
     if state.held_for is not None or state.status in ("blocked", "reserved"):
         return None
     if state.status == "available":
@@ -383,11 +403,127 @@ def minutes_until_free(
     bussing = BUSSING_MIN if trigger == "available" else 0.0
     if state.status == "bussing":
         return bussing
-    opens = live.get(state.id, [])
-    if opens:
-        return max(model.remaining(o) for o in opens) + bussing
-    # seated by the host, no check yet: a stay just begun
-    return model.expected(state.guests or 2, 0) + bussing
+    if not opens:  # seated by the host, no check yet: a stay just begun
+        d = model.turn[size_bucket(state.guests or 2)]
+        return (d.mean if u is None else _quantile_after(d, 0, u)) + bussing
+    times = []
+    for i, o in enumerate(opens):
+        if u is None:
+            times.append(model.remaining(o))
+            continue
+        w = (u + i * _GOLDEN) % 1.0
+        scale = math.exp(model.hour_offset.get(o.hour, 0.0))
+        if o.since_print is not None:
+            times.append(_quantile_after(model.after_print[o.bucket], o.since_print, w))
+        elif o.since_course is not None:
+            d = model.after_course[o.bucket]
+            times.append(scale * _quantile_after(d, o.since_course / scale, w))
+        else:
+            times.append(scale * _quantile_after(model.turn[o.bucket], o.elapsed / scale, w))
+    return max(times) + bussing
+
+
+def minutes_until_free(
+    state: TableState, live: Mapping[str, list[Open]], model: Model, trigger: str
+) -> float | None:
+    """Mean minutes until this table pages its next party; None if it cannot take one."""
+    return _free_in(state, live.get(state.id, []), model, trigger, None)
+
+
+def seat_times(
+    queue: Sequence[Ahead],
+    tables: Iterable[TableView],
+    states: Mapping[str, TableState],
+    live: Iterable[Open],
+    model: Model,
+    hour: int,
+    combine: bool = False,
+    trigger: str = "bussing",
+) -> list[float]:
+    """Minutes from now until each party in the queue (in arrival order) is likely seated.
+
+    Tables free in time order; each goes to the first party in the queue that it fits (seats >=
+    party size, as auto-paging chooses), who sits a page-to-seat later and frees it a turn after
+    that. A party already paged to a table holds that table. The mean over SCENARIOS plays."""
+    by_table: dict[str, list[Open]] = {}
+    for o in live:
+        by_table.setdefault(o.table, []).append(o)
+    table_list = [t for t in tables if t.id in states]
+    runs = [
+        _play(queue, table_list, states, by_table, model, hour, combine, trigger, k)
+        for k in range(SCENARIOS)
+    ]
+    out = []
+    for i in range(len(queue)):
+        values = sorted(r[i] for r in runs)
+        out.append(round(max(0.0, sum(values) / len(values)), 2))
+    return out
+
+
+def _play(
+    queue: Sequence[Ahead],
+    table_list: list[TableView],
+    states: Mapping[str, TableState],
+    by_table: Mapping[str, list[Open]],
+    model: Model,
+    hour: int,
+    combine: bool,
+    trigger: str,
+    k: int,
+) -> list[float]:
+    walk = model.page_to_seat
+    free_at: dict[str, float] = {}
+    seats: dict[str, int] = {}
+    for j, t in enumerate(table_list):
+        wait = _free_in(states[t.id], by_table.get(t.id, []), model, trigger, _u(k, j))
+        if wait is not None:
+            free_at[t.id], seats[t.id] = wait, t.seats
+    draws = len(table_list)
+    hour_scale = math.exp(model.hour_offset.get(hour, 0.0))
+
+    def turn(size: int) -> float:
+        nonlocal draws
+        draws += 1
+        d = model.turn[size_bucket(size)]
+        return hour_scale * _quantile_after(d, 0, _u(k, draws))
+
+    result: list[float] = [math.nan] * len(queue)
+    waiting: list[int] = []
+    for i, a in enumerate(queue):
+        if a.table is not None and a.table in free_at and a.seated_in is not None:
+            result[i] = max(0.0, a.seated_in)
+            free_at[a.table] = result[i] + turn(a.size)
+        else:
+            waiting.append(i)
+    biggest = max(seats.values(), default=0)
+    for i in [i for i in waiting if queue[i].size > biggest]:
+        waiting.remove(i)
+        result[i] = model.expected(queue[i].size, hour) + walk
+        if combine:
+            by_id = {t.id: t for t in table_list}
+            pairs = [
+                max(free_at[t.id], free_at[o]) + walk
+                for t in table_list
+                for o in t.combine_with
+                if o in by_id and t.id in free_at and o in free_at
+                and seats[t.id] + seats[o] >= queue[i].size
+            ]  # fmt: skip
+            if pairs:
+                result[i] = min(pairs)
+    # tables freeing together go smallest first (the snug one to the first party it fits)
+    heap = [(at, seats[tid], tid) for tid, at in free_at.items()]
+    heapq.heapify(heap)
+    while heap and waiting:
+        at, _, tid = heapq.heappop(heap)
+        who = next((i for i in waiting if queue[i].size <= seats[tid]), None)
+        if who is None:
+            continue  # nobody in the queue fits it: it stays free
+        waiting.remove(who)
+        result[who] = at + walk
+        heapq.heappush(heap, (at + walk + turn(queue[who].size), seats[tid], tid))
+    for i in waiting:  # nothing here will ever fit: the honest answer is a long turn
+        result[i] = model.expected(queue[i].size, hour) + walk
+    return result
 
 
 def quote_minutes(
@@ -401,60 +537,10 @@ def quote_minutes(
     combine: bool = False,
     trigger: str = "bussing",
 ) -> float:
-    """Minutes from now until this party is likely seated, behind the parties ahead (in order).
-
-    Tables free in time order; each goes to the first party in the queue that it fits (seats >=
-    party size, as auto-paging chooses), who sits a page-to-seat later and frees it a turn after
-    that. A party already paged to a table holds that table."""
-    by_table: dict[str, list[Open]] = {}
-    for o in live:
-        by_table.setdefault(o.table, []).append(o)
-    walk = model.page_to_seat
-    table_list = list(tables)
-    free_at: dict[str, float] = {}
-    seats: dict[str, int] = {}
-    for t in table_list:
-        st = states.get(t.id)
-        wait = None if st is None else minutes_until_free(st, by_table, model, trigger)
-        if wait is not None:
-            free_at[t.id], seats[t.id] = wait, t.seats
-    queue: list[int] = []
-    for a in ahead:
-        a = a if isinstance(a, Ahead) else Ahead(int(a))
-        if a.table is not None and a.table in free_at and a.seated_in is not None:
-            free_at[a.table] = max(0.0, a.seated_in) + model.expected(a.size, hour)
-        else:
-            queue.append(a.size)
-    queue.append(party_size)
-    me = len(queue) - 1
-    biggest = max(seats.values(), default=0)
-    if party_size > biggest:
-        if combine:
-            by_id = {t.id: t for t in table_list}
-            pairs = [
-                max(free_at[t.id], free_at[o]) + walk
-                for t in table_list
-                for o in t.combine_with
-                if o in by_id and t.id in free_at and o in free_at
-                and seats[t.id] + seats[o] >= party_size
-            ]  # fmt: skip
-            if pairs:
-                return round(min(pairs), 2)
-        # Nothing here fits this party: the honest answer is a long turn.
-        return round(model.expected(party_size, hour) + walk, 2)
-    heap = [(at, tid) for tid, at in free_at.items()]
-    heapq.heapify(heap)
-    waiting = list(range(len(queue)))
-    while heap and waiting:
-        at, tid = heapq.heappop(heap)
-        who = next((i for i in waiting if queue[i] <= seats[tid]), None)
-        if who is None:
-            continue  # nobody in the queue fits it: it stays free
-        if who == me:
-            return round(at + walk, 2)
-        waiting.remove(who)
-        heapq.heappush(heap, (at + walk + model.expected(queue[who], hour), tid))
-    return round(model.expected(party_size, hour) + walk, 2)
+    """Minutes from now until this party is likely seated, behind the parties ahead (in order)."""
+    queue = [a if isinstance(a, Ahead) else Ahead(int(a)) for a in ahead]
+    queue.append(Ahead(party_size))
+    return seat_times(queue, tables, states, live, model, hour, combine, trigger)[-1]
 
 
 #: The least a seated table still needs, as a share of its turn, by the course it is on.
