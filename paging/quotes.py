@@ -490,9 +490,10 @@ def _play(
     result: list[float] = [math.nan] * len(queue)
     waiting: list[int] = []
     for i, a in enumerate(queue):
-        if a.table is not None and a.table in free_at and a.seated_in is not None:
+        if a.seated_in is not None:  # paged: sits when it reaches its table
             result[i] = max(0.0, a.seated_in)
-            free_at[a.table] = result[i] + turn(a.size)
+            if a.table is not None and a.table in free_at:
+                free_at[a.table] = result[i] + turn(a.size)
         else:
             waiting.append(i)
     biggest = max(seats.values(), default=0)

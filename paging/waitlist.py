@@ -37,6 +37,7 @@ from floorlink.paging.quotes import (
     open_checks,
     predicted_free_within_from,
     quote_minutes,
+    seat_times,
 )
 
 if TYPE_CHECKING:
@@ -437,13 +438,7 @@ class WaitlistPart:
     ) -> float:
         """Minutes from `now` until a party of `size` is seated, behind `ahead` (by arrival)."""
         model, live = fitted or self.model(states, checks, now)
-        queue = []
-        for e in sorted(ahead, key=lambda e: (e.added_at, e.id)):
-            if e.status == "paged" and e.table and e.first_paged_at is not None:
-                sits = (e.first_paged_at - now) / MIN_MS + model.page_to_seat
-                queue.append(Ahead(e.party_size, e.table, sits))
-            else:
-                queue.append(Ahead(e.party_size))
+        queue = [self.ahead(e, model, now) for e in sorted(ahead, key=lambda e: (e.added_at, e.id))]
         return quote_minutes(
             size,
             queue,
@@ -455,6 +450,14 @@ class WaitlistPart:
             self.rules.combine_tables,
             self.rules.trigger,
         )
+
+    def ahead(self, e: Entry, model: Model, now: int) -> Ahead:
+        """A party as the queue sees it: a paged one holds its table until it sits (or, paged
+        without a table, sits a walk from its page)."""
+        if e.status == "paged" and e.first_paged_at is not None:
+            sits = (e.first_paged_at - now) / MIN_MS + model.page_to_seat
+            return Ahead(e.party_size, e.table, max(0.0, sits))
+        return Ahead(e.party_size)
 
     def _record_outcome(self, entry: Entry, at: int) -> None:
         """A quote is a promise about being seated: its error is quote minus added-to-seated."""
@@ -747,17 +750,16 @@ def estimates(
     active = sorted(part._active(), key=lambda e: (e.added_at, e.id))
     if not active:
         return {}
-    fitted = part.model(states, checks, now)
-    out: dict[str, float] = {}
-    for i, e in enumerate(active):
-        waited = max(0.0, (now - e.added_at) / MIN_MS)
-        if e.status == "paged" and e.first_paged_at is not None:
-            to_go = (e.first_paged_at - now) / MIN_MS + fitted[0].page_to_seat
-            out[e.id] = waited + max(0.0, to_go)
-        else:
-            ahead = active[:i]
-            out[e.id] = waited + part.quote(states, checks, e.party_size, ahead, now, fitted)
-    return out
+    model, live = part.model(states, checks, now)
+    queue = [part.ahead(e, model, now) for e in active]
+    seats = seat_times(
+        queue, part.tables, states, live, model, part._hour(now), part.rules.combine_tables,
+        part.rules.trigger,
+    )  # fmt: skip
+    return {
+        e.id: max(0.0, (now - e.added_at) / MIN_MS) + seat
+        for e, seat in zip(active, seats, strict=True)
+    }
 
 
 def waitlist_view(
