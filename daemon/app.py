@@ -137,6 +137,7 @@ class App:
             lambda state: (_waitlist(state).quotes_recorded, list(_waitlist(state).errors[-50:])),
         )
         self._quotes_seen = 0
+        self._waitlist_sent: list[JSON] | None = None
         # Quote against seat, per service day and party size (the status shows it).
         self.engine.view_builders["quote_accuracy"] = (
             ("waitlist.seated",),
@@ -243,6 +244,7 @@ class App:
         await self.engine.open()
         self.store_open = True
         self._quotes_seen = self.engine.views["quote_errors"][0]
+        self._waitlist_sent = self.waitlist()  # what a stream's snapshot shows from here on
         self._update_table_gauges()
         log.info("store open", path=self.config.store.path, seq=self.engine.state.seq)
         last_alive = self.alive.read() if self.alive is not None else None  # before it is rewritten
@@ -410,8 +412,12 @@ class App:
             if self.bridge is not None:
                 self._timer_wake.set()  # a freed table may now be held for a reservation
         if "waitlist" in self.engine.views_changed:
-            self.link.publish(topics.WAITLIST, json.dumps(self.waitlist()).encode(), retain=True)
-            self._broadcast("waitlist", self.waitlist())
+            # rebuilt after POS events too (live estimates): sent only when it reads differently
+            view = self.waitlist()
+            if view != self._waitlist_sent:
+                self._waitlist_sent = view
+                self.link.publish(topics.WAITLIST, json.dumps(view).encode(), retain=True)
+                self._broadcast("waitlist", view)
             self._timer_wake.set()
         if "quote_errors" in self.engine.views_changed:
             self._observe_quotes()

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from floorlink.bridge.reservations import ACTIVE, ReservationsPart, upcoming_view
 from floorlink.daemon.core.floor import CheckFacts, Floor, TableState
 from floorlink.paging.quotes import TurnTimes
-from floorlink.paging.waitlist import WaitlistPart, waitlist_view
+from floorlink.paging.waitlist import Entry, WaitlistPart, waitlist_view
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,10 @@ class WaitlistCopy:
     part: WaitlistPart
     states: dict[str, TableState]
     checks: dict[str, CheckFacts]
+
+    @property
+    def entries(self) -> dict[str, Entry]:
+        return self.part.entries
 
 
 def waitlist_copy(part: WaitlistPart, floor: Floor | None = None) -> WaitlistCopy:
