@@ -159,3 +159,21 @@ def test_estimates_are_never_negative_and_ignore_arrival_order(
     quotes, live = _run(events, parties, now)
     assert all(q >= 0 for q in quotes) and all(v >= 0 for v in live)
     assert _run(shuffled, parties, now) == (quotes, live)
+
+
+def test_a_table_fits_when_its_seats_are_at_least_the_party_as_docs_paging_says() -> None:
+    """docs/paging.md: any table with seats >= party size fits (no upper bound), as auto-paging
+    chooses; a smaller table never does, and a blocked or held one does not count."""
+    part = WaitlistPart(TABLES, TZ)
+    state = State(SPECS, TZ, parts=[part])
+    for n, table in enumerate(("1", "12")):  # both four-tops seated just now
+        data = {"check": f"k{n}", "table": table, "guests": 4}
+        state.process(Input("pos:T1", f"o{n}", "check.opened", T0, data), T0)
+    walk = fit(part.turns, []).page_to_seat
+    # free: the two-top (too small for 3) and the six-top (fits: no upper bound)
+    assert part.quote(state.floor.states, state.floor.checks, 3, [], T0) == round(walk, 2)
+    block = {"table": "3", "reason": "broken chair"}
+    state.process(Input("host", "b", "host.blocked", T0, block), T0)
+    later = part.quote(state.floor.states, state.floor.checks, 3, [], T0)
+    assert later > 30  # the two-top never fits 3; the blocked six-top does not count
+    assert part.quote(state.floor.states, state.floor.checks, 2, [], T0) == round(walk, 2)
