@@ -288,7 +288,7 @@ def open_checks(
     states: Mapping[str, TableState],
     checks: Mapping[str, CheckFacts],
     now: int,
-    hour_of: Any,
+    hour_of: Callable[[int], int],
 ) -> list[Open]:
     """Every check still open on a seated table, with its live signals at `now`."""
     out = []
@@ -304,7 +304,7 @@ def open_checks(
                 Open(
                     tid,
                     size_bucket(size),
-                    int(hour_of(f.opened[0])),
+                    hour_of(f.opened[0]),
                     max(0.0, (now - f.opened[0]) / MIN_MS),
                     None if course is None else max(0.0, (now - course) / MIN_MS),
                     None if f.printed_at is None else max(0.0, (now - f.printed_at) / MIN_MS),
