@@ -196,9 +196,9 @@ async def test_quote_accuracy_per_night_and_party_size(tmp_path: Path) -> None:
     runner.cancel()
     await engine.close()
     day = date(2026, 11, 20)
-    table = REPORTS["quotes"](load_period(config, day, day)).to_json()
+    got = REPORTS["quotes"](load_period(config, day, day)).to_json()
     errs = [quotes[0] - 51, quotes[1] - 56]
-    rows = {(r[0], r[1]): r[2:] for r in table["rows"]}
+    rows = {(r[0], r[1]): r[2:] for r in got["rows"]}
     assert set(rows) == {("2026-11-20", "2"), ("2026-11-20", "4"), ("2026-11-20", "all")}
     parties, mae, bias, within = rows[("2026-11-20", "all")]
     assert parties == 2  # the party that went home is not a quote kept or missed
