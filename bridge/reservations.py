@@ -584,6 +584,8 @@ def upcoming_view(part: ReservationsPart, tz: ZoneInfo, now: int) -> list[dict[s
                 "held": rid in part.holds,
                 "arrived": part.partial.get(rid),
                 "check": (part.links.get(rid) or {}).get("check"),
+                "link_confidence": (part.links.get(rid) or {}).get("confidence"),
+                "linked_by": (part.links.get(rid) or {}).get("by"),
                 "_at": at,
             }
         )

@@ -15,6 +15,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 TABLE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,16}$"
 ENTRY_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 DEVICE_ID_PATTERN = r"^d-[a-f0-9]{12}$"
+RESERVATION_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 TableStatus = Literal["available", "reserved", "seated", "check_dropped", "bussing", "blocked"]
 Course = Literal["apps", "entrees", "dessert"]
 
@@ -28,7 +29,8 @@ def _integral(value: Any) -> Any:
 
 Count = Annotated[int, BeforeValidator(_integral)]
 TableId = Annotated[str, Field(pattern=TABLE_ID_PATTERN)]
-Name = Annotated[str, Field(min_length=1, max_length=80, pattern=r"\S")]
+# Not only blanks: Python counts \x1c-\x1f as blanks (str.strip), the schema regex does not.
+Name = Annotated[str, Field(min_length=1, max_length=80, pattern=r"[^\s\x1c-\x1f]")]
 Text = Annotated[str | None, Field(description="RFC 3339 with the site's offset")]
 
 
@@ -62,6 +64,21 @@ class WaitlistBody(Body):
 
 class SeatEntryBody(Body):
     table: TableId
+
+
+class PagerTestBody(Body):
+    pager: Annotated[int, Field(ge=1, le=4095), BeforeValidator(_integral)]
+
+
+class LinkBody(Body):
+    check: str | None = Field(
+        min_length=1, max_length=64, description="the POS check to link; null unlinks"
+    )
+
+
+class PartialBody(Body):
+    table: TableId
+    arrived: Count = Field(ge=1, le=100, description="how many of the party are here")
 
 
 class PinBody(Body):
@@ -147,6 +164,11 @@ class WaitlistEntry(Answer):
     running_late: bool = Field(
         False, description="the live estimate is past the quote by more than 5 minutes"
     )
+    delivery: str | None = Field(
+        None, description="where the latest page got: queued, written, acknowledged, ..."
+    )
+    delivery_detail: str | None = None
+    reply: str | None = Field(None, description="the guest's text reply: on_my_way")
 
 
 class Reservation(Answer):
@@ -158,6 +180,61 @@ class Reservation(Answer):
     table: str | None = None
     status: str
     held: bool = Field(description="its table is held for it now")
+    arrived: int | None = Field(None, description='"2 of 4 here": how many have arrived')
+    check: str | None = Field(None, description="the POS check linked to it")
+    link_confidence: float | None = Field(None, description="1 when the host linked it")
+    linked_by: str | None = Field(None, description="host or auto")
+
+
+class ReservationChange(Answer):
+    """The answer to a relink, unlink or partial arrival: the reservation as it is now."""
+
+    reservation: str
+    check: str | None = None
+    arrived: int | None = None
+    party_size: int | None = None
+
+
+class PagerTest(Answer):
+    """A test page and where it got (docs/pagers.md's delivery states)."""
+
+    test: str
+    pager: int
+    delivery: str = Field(description="queued, written, acknowledged, transmitted, failed, ...")
+    detail: str | None = None
+
+
+class Pager(Answer):
+    """The pager transmitter: its state, and the last test pages."""
+
+    state: Literal["ok", "down", "disabled"]
+    detail: str | None = None
+    protocol: str | None = None
+    port: str | None = None
+    sent: int = 0
+    failed: int = 0
+    expired: int = 0
+    tests: list[PagerTest] = Field(default_factory=list)
+
+
+class ReceiptDocument(Answer):
+    """One document a printer was sent, and what Floorlink made of it (daemon/receipts.py)."""
+
+    at: int = Field(description="epoch ms")
+    stream: str
+    bytes: int
+    result: str = Field(description="events, unrecognised, raster_only, rejected or dropped")
+    kind: str | None = None
+    lines: list[str] = Field(default_factory=list)
+    fields: dict[str, str] = Field(default_factory=dict)
+    matched: dict[str, str] = Field(default_factory=dict, description="field -> the pattern")
+    events: list[dict[str, Any]] = Field(default_factory=list)
+    error: str | None = None
+
+
+class ReceiptPrinter(Answer):
+    printer: str = Field(description="the receipt input's name")
+    documents: list[ReceiptDocument] = Field(description="newest first")
 
 
 class Status(Answer):

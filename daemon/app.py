@@ -686,6 +686,60 @@ class App:
             {"reservation": reservation, "table": table, "arrived": arrived},
         )
 
+    async def reservation_change(self, reservation: str) -> JSON:
+        """The reservation's link and arrival as they stand (answers relink, unlink, partial)."""
+        return await self.engine.call(self._reservation_change, reservation)
+
+    def _reservation_change(self, reservation: str) -> JSON:
+        """On the store thread."""
+        part = _reservations(self.engine.state)
+        r = part.reservations.get(reservation) or {}
+        link = part.links.get(reservation) or {}
+        return {
+            "reservation": reservation,
+            "check": link.get("check"),
+            "link_confidence": link.get("confidence"),
+            "linked_by": link.get("by"),
+            "arrived": part.partial.get(reservation),
+            "party_size": r.get("party_size"),
+            "table": part.holds.get(reservation),
+        }
+
+    async def test_page(self, pager: int) -> CommandResult:
+        """A test page to any pager number: committed as `pager.tested`, sent by the pager
+        outbox and sender like every page, so a test proves the whole path."""
+        if self.sender is None:
+            return CommandResult(
+                False, status=409, error="No pager transmitter is set up on this box ([pager])."
+            )
+        result = await self._host("pager.test", {"pager": pager})
+        if not result.ok:
+            return result
+        test = str(result.body.get("test"))
+        queued: JSON = {"test": test, "pager": pager, "delivery": "queued", "detail": None}
+        return CommandResult(True, body=self.sender.tests.get(test) or queued)
+
+    def pager_state(self) -> JSON:
+        """The transmitter for the devices view: up or down and why, counts, the last tests."""
+        if self.sender is None or self.port is None or self.config.pager is None:
+            return {"state": "disabled", "tests": []}
+        up = self.sender.up
+        detail = None
+        if not self.port.connected:
+            detail = f"not connected: {self.port.last_error or 'waiting'}"
+        elif not up and self.sender.last is not None:
+            detail = f"does not answer: {self.sender.last.detail}"
+        return {
+            "state": "ok" if up else "down",
+            "detail": detail,
+            "protocol": self.config.pager.protocol,
+            "port": self.config.pager.port,
+            "sent": self.sender.sent,
+            "failed": self.sender.failed,
+            "expired": self.sender.expired,
+            "tests": list(reversed(self.sender.tests.values())),
+        }
+
     def rejections(self) -> JSON:
         """Vendor records that could not be placed (a table name matching no table), by source,
         with the latest reason: the stand shows them."""

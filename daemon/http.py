@@ -316,6 +316,35 @@ class Api:
         eid = request.match_info["id"]
         return await self._on_entry(eid, MarkLeft(eid))
 
+    async def test_page(self, request: web.Request, body: m.PagerTestBody) -> web.Response:
+        result = await self.service.test_page(body.pager)
+        if not result.ok:
+            return refusal(result)
+        return web.json_response(result.body, status=202)
+
+    async def pager(self, request: web.Request, body: None) -> web.Response:
+        return web.json_response(self.service.pager_state())
+
+    async def receipts(self, request: web.Request, body: None) -> web.Response:
+        recent = self.service.recent_documents()
+        return web.json_response(
+            [{"printer": name, "documents": docs} for name, docs in sorted(recent.items())]
+        )
+
+    async def _on_reservation(self, rid: str, result: CommandResult) -> web.Response:
+        if not result.ok:
+            return refusal(result)
+        return web.json_response(await self.service.reservation_change(rid))
+
+    async def link_reservation(self, request: web.Request, body: m.LinkBody) -> web.Response:
+        rid = request.match_info["id"]
+        return await self._on_reservation(rid, await self.service.link_reservation(rid, body.check))
+
+    async def partial_arrival(self, request: web.Request, body: m.PartialBody) -> web.Response:
+        rid = request.match_info["id"]
+        result = await self.service.partial_arrival(rid, body.table, body.arrived)
+        return await self._on_reservation(rid, result)
+
     # PIN, pairing
 
     async def session(self, request: web.Request, body: m.PinBody) -> web.Response:

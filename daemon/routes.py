@@ -15,13 +15,14 @@ from pydantic import BaseModel
 from floorlink.daemon import api_models as m
 
 Auth = Literal["public", "read", "stream", "write", "pin", "admin"]
-Param = Literal["table", "entry", "device"]
+Param = Literal["table", "entry", "device", "reservation"]
 
 #: path parameter -> (pattern, description); a request whose id does not fit is a plain 404.
 PARAMS: dict[Param, tuple[str, str]] = {
     "table": (m.TABLE_ID_PATTERN, "A table id from the config"),
     "entry": (m.ENTRY_ID_PATTERN, "A waitlist entry id, as the waitlist lists it"),
     "device": (m.DEVICE_ID_PATTERN, "A paired device's id, as GET /api/v1/devices lists it"),
+    "reservation": (m.RESERVATION_ID_PATTERN, "A reservation id, as the reservations list it"),
 }
 WRITE_ERRORS = (400, 401, 404, 408, 409, 413, 422, 500, 501, 503)
 PIN_ERRORS = (400, 401, 404, 408, 413, 422, 429)
@@ -153,6 +154,41 @@ ROUTES: tuple[Route, ...] = (
         "reservations",
         "Upcoming reservations, with held tables",
         m.Reservation,
+        True,
+    ),
+    _write(
+        "/api/v1/reservations/{id}/link",
+        "link_reservation",
+        "Relink a reservation to a POS check (by the host: certain), or unlink it (check null)",
+        m.ReservationChange,
+        "reservation",
+        m.LinkBody,
+    ),
+    _write(
+        "/api/v1/reservations/{id}/partial",
+        "partial_arrival",
+        '"2 of 4 here": hold a table for the reservation without starting the turn',
+        m.ReservationChange,
+        "reservation",
+        m.PartialBody,
+    ),
+    _write(
+        "/api/v1/pager/test",
+        "test_page",
+        "Send a test page to any pager number through the pager outbox; answers where it got",
+        m.PagerTest,
+        None,
+        m.PagerTestBody,
+        ok=202,
+    ),
+    _read(
+        "/api/v1/pager", "pager", "The pager transmitter and its last test pages", m.Pager, False
+    ),
+    _read(
+        "/api/v1/receipts",
+        "receipts",
+        "The last documents each receipt printer input saw, and what they became",
+        m.ReceiptPrinter,
         True,
     ),
     _read("/api/v1/status", "status", "Connections and health, for the banners", m.Status, False),

@@ -114,6 +114,30 @@ class FloorService(Protocol):
 
     async def command(self, cmd: HostCommand) -> CommandResult: ...
 
+    async def test_page(self, pager: int) -> CommandResult:
+        """A test page to `pager` through the pager outbox; body: {test, pager, delivery}."""
+        ...
+
+    def pager_state(self) -> JSON:
+        """The transmitter: {state: ok|down|disabled, detail, protocol, port, tests: [...]}."""
+        ...
+
+    def recent_documents(self, n: int = 10) -> dict[str, list[JSON]]:
+        """Receipt input name -> its last documents, newest first, and what they became."""
+        ...
+
+    async def link_reservation(self, reservation: str, check: str | None) -> CommandResult:
+        """Relink (a check) or unlink (None) a reservation, by the host."""
+        ...
+
+    async def partial_arrival(self, reservation: str, table: str, arrived: int) -> CommandResult:
+        """ "2 of 4 here": hold `table` without starting the turn."""
+        ...
+
+    async def reservation_change(self, reservation: str) -> JSON:
+        """The reservation's link and partial arrival as they stand now."""
+        ...
+
     def live(self) -> AsyncIterator[tuple[LiveKind, Any]]:
         """Every change after the call, as (kind, payload): ("table", table object),
         ("waitlist", full list), ("reservations", full list), ("status", status dict)."""

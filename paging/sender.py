@@ -109,6 +109,7 @@ class PagerSender:
         self.failed = 0
         self.last: Delivery | None = None
         self.reports: list[tuple[str, str, str]] = []  # (row key, state, detail), recent
+        self.tests: dict[str, dict[str, Any]] = {}  # test page -> where it got, the last 20
         self.link.on_state_change(self._on_state)
         metrics.PAGER_UP.set(0)
 
@@ -142,9 +143,9 @@ class PagerSender:
             if not self.link.connected:
                 await self.link.wait_connected()
                 continue
-            latest = {str(row.payload.get("entry")): row.id for row in rows}
+            latest = {_party(row): row.id for row in rows}
             for row in rows:
-                if latest[str(row.payload.get("entry"))] != row.id:
+                if latest[_party(row)] != row.id:
                     await self._expire(row, "superseded by a later page for the same party")
                 elif not await self._deliver(row):
                     break
@@ -153,6 +154,8 @@ class PagerSender:
         """Why this row must not be sent any more, or None."""
         if self.ttl_ms and self.clock() - row.created > self.ttl_ms:
             return f"older than its time to live ({self.ttl_ms / 1000:g} s)"
+        if "test" in row.payload:
+            return None  # a test page has no party to wait for
         if not await self.engine.call(self.still_waiting, dict(row.payload)):
             return "the party was seated or left before the page, or the page was withdrawn"
         return None
@@ -197,6 +200,8 @@ class PagerSender:
             self._set_up()
             if result.delivered:
                 await self.engine.settle([row.id], "done")
+                if "test" in payload:
+                    self._test_state(str(payload["test"]), page.pager, result.state, result.detail)
                 self.sent += 1
                 metrics.PAGES.labels("sent").inc()
                 log.info(
@@ -272,6 +277,10 @@ class PagerSender:
         metrics.PAGES.labels(state).inc()
         self.reports.append((row.key, state, detail))
         del self.reports[:-200]
+        test = row.payload.get("test")
+        if isinstance(test, str):  # a test page: no party's row to move, shown from here
+            self._test_state(test, row.payload.get("pager"), state, detail)
+            return
         n = row.payload.get("n")
         data = {"entry": row.payload.get("entry"), "n": n if isinstance(n, int) else 0}
         inp = Input(
@@ -284,13 +293,28 @@ class PagerSender:
         fut = self.engine.submit_nowait(inp)
         fut.add_done_callback(_log_refusal)
 
+    def _test_state(self, test: str, pager: Any, state: str, detail: str) -> None:
+        """Where a test page got, newest last (the devices view and the API show them)."""
+        self.tests[test] = {"test": test, "pager": pager, "delivery": state, "detail": detail}
+        while len(self.tests) > 20:
+            del self.tests[next(iter(self.tests))]
+
     async def _expire(self, row: OutboxRow, why: str, report: bool = False) -> None:
         await self.engine.settle([row.id], "expired", why)
+        if "test" in row.payload:
+            self._test_state(str(row.payload["test"]), row.payload.get("pager"), "expired", why)
         self.expired += 1
         metrics.PAGES.labels("expired").inc()
         if report:
             self._report(row, "expired", why)
         log.info("page expired", key=row.key, pager=row.payload.get("pager"), reason=why)
+
+
+def _party(row: OutboxRow) -> str:
+    """Whom a row pages: a later page for the same party supersedes an earlier one (a test
+    page is its own party)."""
+    test = row.payload.get("test")
+    return f"test:{test}" if test is not None else str(row.payload.get("entry"))
 
 
 def _log_refusal(fut: asyncio.Future[Committed]) -> None:

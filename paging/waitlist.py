@@ -168,6 +168,15 @@ class WaitlistPart:
                 raise Rejected("bad_field", f'reason: expected "restart" or "clock", got {why!r}')
             shifted = {"gap_ms": gap, "reason": why}
             return [(ev.WaitlistShifted.TYPE, shifted)], {}
+        if inp.type == ev.PagerTest.TYPE:
+            pager = _integral(d.get("pager"))
+            if not isinstance(pager, int) or isinstance(pager, bool) or not 1 <= pager <= MAX_PAGER:
+                raise Rejected(
+                    "missing_field" if pager is None else "bad_field",
+                    f"A test page needs a pager number from 1 to {MAX_PAGER}.",
+                )
+            test = "t-" + "".join(c for c in inp.eid if c.isalnum())[-8:].lower()
+            return [(ev.PagerTested.TYPE, {"test": test, "pager": pager})], {"test": test}
         entry = self._entry(str(getattr(body, "entry", "")))
         if inp.type == ev.PagerDelivery.TYPE:
             step, n = d.get("state"), d.get("n")
@@ -508,6 +517,10 @@ class WaitlistPart:
             payload |= {"n": 0, "table": d["table"], "heads_up": True}
             if not self.rules.text_paging:
                 effects.append(("pager", f"heads_up:{d['entry']}", "page", payload))
+        if event.type == ev.PagerTested.TYPE:
+            d = event.data
+            test = {"test": d["test"], "pager": d["pager"], "alert": self.rules.alert_type, "n": 1}
+            effects.append(("pager", f"test:{d['test']}", "page", test))
         chosen: set[str] = set()
         for tid in changed:
             table = state.floor.states[tid]
@@ -635,6 +648,14 @@ def page_stands(part: WaitlistPart, payload: Mapping[str, Any]) -> bool:
 
 # ---- input checks ----------------------------------------------------------------------------
 
+
+def _integral(value: Any) -> Any:
+    """JSON has one number type: 42.0 is the pager 42."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 MAX_PARTY = 100
 MAX_PAGER = 4095
 
@@ -656,9 +677,7 @@ def check_party(d: Mapping[str, Any]) -> dict[str, Any]:
             "missing_field" if size is None else "bad_field",
             f"Party size must be a whole number from 1 to {MAX_PARTY}.",
         )
-    pager = d.get("pager")
-    if isinstance(pager, float) and pager.is_integer():
-        pager = int(pager)
+    pager = _integral(d.get("pager"))
     if pager is not None and (
         not isinstance(pager, int) or isinstance(pager, bool) or not 1 <= pager <= MAX_PAGER
     ):

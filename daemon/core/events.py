@@ -414,6 +414,17 @@ class WaitlistDelivery(Body):
 
 
 @dataclass(frozen=True, slots=True)
+class PagerTested(Body):
+    """A test page to any pager number (set-up, a new coaster, a doubtful transmitter): it
+    leaves through the pager outbox like any page, and touches no party."""
+
+    TYPE = "pager.tested"
+    GROUP = "waitlist"
+    test: str
+    pager: int
+
+
+@dataclass(frozen=True, slots=True)
 class WaitlistReplied(Body):
     TYPE = "waitlist.replied"
     GROUP = "waitlist"
@@ -646,6 +657,15 @@ class PagerReply(Body):
 
 
 @dataclass(frozen=True, slots=True)
+class PagerTest(Body):
+    """The host's or IT's "test page" for a pager number (checked by the waitlist part)."""
+
+    TYPE = "pager.test"
+    GROUP = "waitlist"
+    pager: Any = None
+
+
+@dataclass(frozen=True, slots=True)
 class CloudPulled(Body):
     TYPE = "cloud.pulled"
     GROUP = "reservations"
@@ -765,6 +785,7 @@ _register(
     WaitlistWithdrawn,
     WaitlistHeadsUp,
     WaitlistArmed,
+    PagerTested,
     ReservationUpserted,
     CloudCursor,
     ConflictDetected,
@@ -785,6 +806,7 @@ _register(
     BoxResumed,
     PagerDelivery,
     PagerReply,
+    PagerTest,
     CloudPulled,
     ReservationsDue,
     ReservationArrive,
