@@ -97,7 +97,7 @@ function connect() {
     const s = JSON.parse(ev.data);
     state.tables = new Map(s.tables.map((t) => [t.table, t]));
     state.waitlist = s.waitlist; state.reservations = s.reservations; state.status = s.status;
-    setConnected(true); renderAll();
+    setConnected(true); renderAll(); loadDevices();
   });
   source.addEventListener("table", (ev) => {
     const t = JSON.parse(ev.data);
@@ -323,7 +323,7 @@ function renderWaitlist() {
     const waited = waitedOf(e);
     const over = active && e.quoted_minutes != null && waited > e.quoted_minutes;
     li.innerHTML = `<div><b>${esc(e.name)}</b> · ${e.party_size}`
-      + `<div class="meta">${e.status}${e.pager ? ` · pager ${e.pager}` : ""} · quoted ${e.quoted_minutes ?? "?"} min`
+      + `<div class="meta">${e.status}${e.pager ? ` · pager ${e.pager}` : ""}${deliveryText(e)} · quoted ${e.quoted_minutes ?? "?"} min`
       + ` · <span class="${over ? "over" : ""}">waited ${waited} min</span>${e.table ? ` · table ${esc(e.table)}` : ""}</div></div>`;
     if (active) {
       const btns = document.createElement("div");
@@ -339,6 +339,23 @@ function renderWaitlist() {
   }
 }
 
+// Where the latest page got (docs/pagers.md), on the row, so the host sees a page that failed.
+const DELIVERY_WORDS = {
+  queued: "page queued", written: "page sent to the transmitter", acknowledged: "transmitter took the page",
+  transmitted: "page transmitted", retrying: "page retrying", failed: "PAGE FAILED", expired: "page expired",
+};
+function deliveryText(e) {
+  let out = "";
+  if (e.delivery) {
+    const bad = e.delivery === "failed" || e.delivery === "expired";
+    const title = e.delivery_detail ? ` title="${esc(e.delivery_detail)}"` : "";
+    out += ` · <span class="delivery${bad ? " bad" : ""}" data-testid="delivery" data-delivery="${esc(e.delivery)}"${title}>`
+      + `${DELIVERY_WORDS[e.delivery] || esc(e.delivery)}${bad && e.delivery_detail ? `: ${esc(e.delivery_detail)}` : ""}</span>`;
+  }
+  if (e.reply === "on_my_way") out += " · <b>on the way</b>";
+  return out;
+}
+
 function renderConflicts() {
   const conflicts = state.status?.conflicts || [];
   return conflicts.slice(0, 3).map((c) => `<li class="conflict" data-testid="conflict"><div><b>Conflict</b> · `
@@ -346,12 +363,135 @@ function renderConflicts() {
     + `<div class="meta">${esc(c.resolution)}</div></div></li>`).join("");
 }
 
+function linkText(r) {
+  const bits = [];
+  if (r.arrived) bits.push(`<b>${r.arrived} of ${r.party_size ?? "?"} here</b>`);
+  if (r.check) {
+    const how = r.linked_by === "host" ? "linked by host"
+      : `auto${r.link_confidence != null ? ` ${Math.round(r.link_confidence * 100)}%` : ""}`;
+    bits.push(`<span class="linked" data-testid="res-check">check ${esc(r.check)} (${how})</span>`);
+  }
+  return bits.length ? ` · ${bits.join(" · ")}` : "";
+}
+
 function renderReservations() {
   const list = $("reservations");
   if (!state.reservations.length) { list.innerHTML = renderConflicts() + `<li class="empty">No reservations in the next hours.</li>`; return; }
-  list.innerHTML = renderConflicts() + state.reservations.map((r) => `<li><div><b>${esc(r.name)}</b> · ${r.party_size}${r.vip ? " ★" : ""}`
-    + `<div class="meta">${new Date(r.time).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", timeZone: state.status?.timezone || undefined })}`
-    + `${r.table ? ` · table ${esc(r.table)}${r.held ? " (held)" : ""}` : ""} · ${esc(r.status)}</div></div></li>`).join("");
+  list.innerHTML = renderConflicts();
+  for (const r of state.reservations) {
+    const li = document.createElement("li");
+    li.dataset.reservation = r.id;
+    li.innerHTML = `<div><b>${esc(r.name)}</b> · ${r.party_size}${r.vip ? " ★" : ""}`
+      + `<div class="meta">${new Date(r.time).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", timeZone: state.status?.timezone || undefined })}`
+      + `${r.table ? ` · table ${esc(r.table)}${r.held ? " (held)" : ""}` : ""} · ${esc(r.status)}${linkText(r)}</div></div>`;
+    const btns = document.createElement("div");
+    btns.className = "btns";
+    btns.append(button(r.check ? "Relink" : "Link check", "", () => chooseCheck(r), "link"));
+    if (r.status !== "seated") btns.append(button("Partly here", "", () => choosePartial(r), "partial"));
+    li.appendChild(btns);
+    list.appendChild(li);
+  }
+}
+
+// ---- devices: the pager transmitter (with a test page) and what the receipt printers printed --
+async function loadDevices() {
+  if (!state.connected) return;
+  try {
+    const [pager, receipts] = await Promise.all([api("GET", "/api/v1/pager"), api("GET", "/api/v1/receipts")]);
+    renderPager(pager); renderReceipts(receipts);
+  } catch (_) { /* shown again on the next round */ }
+}
+const FINAL = new Set(["transmitted", "failed", "expired"]);
+function renderPager(p) {
+  const el = $("pager-state");
+  $("pager-test").hidden = p.state === "disabled";
+  if (p.state === "disabled") { el.textContent = "No pager transmitter is set up on this box."; return; }
+  el.innerHTML = `Pager transmitter (${esc(p.protocol)} on ${esc(p.port)}): `
+    + `<span class="${p.state === "ok" ? "ok" : "bad"}">${p.state === "ok" ? "working" : "not working"}</span>`
+    + `${p.detail ? ` · ${esc(p.detail)}` : ""} · ${p.sent} sent, ${p.failed} failed`;
+  const last = (p.tests || [])[0];
+  const out = $("pager-test-state");
+  if (!last) { out.textContent = ""; return; }
+  out.dataset.delivery = last.delivery;
+  out.textContent = `Test page to pager ${last.pager}: ${DELIVERY_WORDS[last.delivery] || last.delivery}`
+    + `${last.detail ? ` (${last.detail})` : ""}`;
+}
+function renderReceipts(printers) {
+  const list = $("receipts");
+  if (!printers.length) { list.innerHTML = `<li class="empty">No receipt printer is tapped on this box.</li>`; return; }
+  list.innerHTML = printers.map((p) => `<li data-printer="${esc(p.printer)}"><div><b>${esc(p.printer.replace(/^input\./, ""))}</b>`
+    + `<div class="meta">${p.documents.length ? `last ${p.documents.length} documents, newest first` : "nothing printed yet"}</div></div>`
+    + `<div class="docs">${p.documents.slice(0, 5).map(receiptDoc).join("")}</div></li>`).join("");
+}
+function receiptDoc(d) {
+  const at = new Date(d.at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", timeZone: state.status?.timezone || undefined });
+  const fields = Object.entries(d.fields || {}).map(([k, v]) => `${esc(k)} ${esc(v)}`).join(", ");
+  const events = (d.events || []).map((e) => `${esc(e.type)}${e.result ? ` (${esc(e.result)})` : ""}`).join(", ");
+  const matched = Object.entries(d.matched || {}).map(([k, v]) => `${esc(k)}: ${esc(v)}`).join("\n");
+  return `<details data-testid="receipt-doc"><summary>${at} · ${esc(d.kind || "unknown kind")} · ${esc(d.result)}`
+    + `${fields ? ` · ${fields}` : ""}</summary>`
+    + `<div>${events ? `Became: ${events}` : "Became no event"}${d.error ? ` · ${esc(d.error)}` : ""}</div>`
+    + `${matched ? `<pre>Patterns that matched:\n${matched}</pre>` : ""}`
+    + `<pre>${esc((d.lines || []).join("\n"))}</pre></details>`;
+}
+$("pager-test").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const n = parseInt(new FormData(ev.target).get("pager"), 10);
+  const r = await act("POST", "/api/v1/pager/test", { pager: n }, `Test page to pager ${n} queued`);
+  if (!r) return;
+  for (let i = 0; i < 40; i++) { // follow it until the transmitter has answered
+    const p = await api("GET", "/api/v1/pager").catch(() => null);
+    if (p) renderPager(p);
+    const mine = p && (p.tests || []).find((t) => t.test === r.test);
+    if (mine && FINAL.has(mine.delivery)) break;
+    await new Promise((done) => setTimeout(done, 500));
+  }
+});
+setInterval(loadDevices, 15000);
+
+function chooseCheck(r) {
+  const dlg = $("link-dialog");
+  $("ld-title").textContent = `Link ${r.name || r.id} to which check?`;
+  $("ld-detail").textContent = r.check ? `Now linked to check ${r.check}.` : "Not linked to a check.";
+  const box = $("ld-checks");
+  box.innerHTML = "";
+  const path = `/api/v1/reservations/${encodeURIComponent(r.id)}/link`;
+  const open = [...state.tables.values()].flatMap((t) => (t.checks?.length ? t.checks : (t.check ? [t.check] : [])).map((c) => [c, t.table]));
+  for (const [check, table] of open) {
+    if (check === r.check) continue;
+    box.append(button(`Check ${check} · table ${table}`, "", async () => {
+      if (await act("POST", path, { check }, `${r.name || r.id} linked to check ${check}`)) dlg.close();
+    }, `link-${check}`));
+  }
+  if (r.check) {
+    box.append(button("Unlink", "danger", async () => {
+      if (await act("POST", path, { check: null }, `${r.name || r.id} unlinked`)) dlg.close();
+    }, "unlink"));
+  }
+  if (!box.children.length) box.innerHTML = `<p class="detail">No check is open on the floor.</p>`;
+  dlg.showModal();
+}
+
+function choosePartial(r) {
+  const dlg = $("partial-dialog");
+  $("pd-title").textContent = `${r.name || r.id} (${r.party_size ?? "?"}): part of the party is here`;
+  const arrived = $("pd-arrived");
+  arrived.max = String(Math.max(1, (r.party_size || 2) - 1));
+  arrived.value = String(r.arrived || Math.min(2, Number(arrived.max)));
+  const box = $("pd-tables");
+  box.innerHTML = "";
+  const fits = [...state.tables.values()]
+    .filter((t) => t.status === "available" || (t.status === "reserved" && t.held_for === r.id) || t.table === r.table && t.status === "reserved")
+    .sort((a, b) => (b.table === r.table) - (a.table === r.table) || a.seats - b.seats);
+  for (const t of fits) {
+    box.append(button(`Table ${t.table} · ${t.seats} seats`, "", async () => {
+      const body = { table: t.table, arrived: parseInt(arrived.value, 10) };
+      const path = `/api/v1/reservations/${encodeURIComponent(r.id)}/partial`;
+      if (await act("POST", path, body, `${body.arrived} of ${r.party_size} here · table ${t.table} held`)) dlg.close();
+    }, `partial-at-${t.table}`));
+  }
+  if (!fits.length) box.innerHTML = `<p class="detail">No free table right now.</p>`;
+  dlg.showModal();
 }
 
 function renderBanners() {

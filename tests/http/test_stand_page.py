@@ -1,0 +1,156 @@
+"""The stand's new actions in real headless Chromium against the real daemon (App, Mosquitto, a
+temporary store), a simulated LRS T74 transmitter on a pty and a raw-9100 printer on loopback:
+a test page followed to "transmitted", a waitlist page's delivery on its row, a reservation
+relinked and unlinked in one tap each, "2 of 4 here", and the receipt printer's last documents.
+The page with all of it showing passes axe-core and keeps its text at 16 px or more."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from app_support import PIN, send
+from axe_playwright_python.sync_playwright import Axe
+from playwright.sync_api import Browser, Page, sync_playwright
+from receipt_support import FakePrinter, print_job, receipt_input, render, sample_check
+from support import CHROMIUM, CHROMIUM_ARGS
+from thread_server import ThreadServer
+
+from floorlink.daemon.broker import EmbeddedBroker, free_port
+from floorlink.daemon.core.timeutil import format_ms
+from floorlink.daemon.engine import now_ms
+from floorlink.daemon.http import HttpSettings
+from floorlink.drivers import serial_port
+from floorlink.drivers.pagers import Page as PagerPage
+from floorlink.drivers.pty_transmitter import PtyTransmitter
+from floorlink.paging.quotes import MIN_MS
+
+TOKEN = "staff-token-for-the-stand"
+SMALL_TEXT = (
+    "[...document.querySelectorAll('body *')].filter(e => e.childNodes.length &&"
+    " [...e.childNodes].some(c => c.nodeType === 3 && c.textContent.trim()) &&"
+    " e.offsetParent !== null && parseFloat(getComputedStyle(e).fontSize) < 16)"
+    ".map(e => e.className || e.tagName)"
+)
+
+
+@pytest.fixture
+def stand(
+    tmp_path: Path, broker: EmbeddedBroker, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[ThreadServer, PtyTransmitter]]:
+    monkeypatch.setattr(serial_port, "BACKOFF_MAX_S", 0.2)  # the pty is plugged after start
+    tx = PtyTransmitter(tmp_path / "pager", "lrs-t74", system_id=1)
+    printer = FakePrinter()
+    pager = (
+        f'[pager]\nport = "{tmp_path / "pager"}"\nprotocol = "lrs-t74"\n'
+        "system_id = 1\nalert_type = 67\nack_timeout = 0.5\ndone_timeout = 2.0\n"
+    )
+    settings = HttpSettings(staff_token=TOKEN, staff_pin=PIN)
+    port = free_port()  # the printer listens there once the daemon runs
+    extra = pager + receipt_input(port)
+    with ThreadServer(tmp_path / "app", broker, settings, 12, extra) as s:
+        s.call(tx.plug)  # on the daemon's loop: the simulated transmitter reads there
+        s.run(printer.start(port))
+        try:
+            s.run(stage(s))
+            yield s, tx
+        finally:
+            s.run(printer.stop())
+            s.call(tx.close)
+
+
+async def stage(s: ThreadServer) -> None:
+    app, at = s.app, now_ms()
+    ito = {
+        "id": "r-1", "status": "confirmed", "time": format_ms(at + 20 * MIN_MS, app.tz),
+        "party_size": 4, "table": "2", "source": "online", "guest": {"name": "Ito"},
+        "updated_at": format_ms(at, app.tz),
+    }  # fmt: skip
+    pulled = await send(app, "cloud.pulled", at, {"reservations": [ito], "cursor": "c1"}, "cloud")
+    assert pulled.outcome.result == "accepted"
+    for check, table in (("77", "4"), ("78", "5")):
+        data = {"check": check, "table": table, "guests": 4}
+        assert (await send(app, "check.opened", at, data, "pos:t1")).outcome.result == "accepted"
+    kim = {"name": "Kim", "party_size": 2, "pager": 7}
+    assert (await send(app, "waitlist.add", at, kim, "host")).outcome.result == "accepted"
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def unlock(page: Page, url: str) -> None:
+    page.goto(url)
+    page.fill('[data-testid="pin-input"]', PIN)
+    page.click('[data-testid="pin-submit"]')
+    page.wait_for_selector('[data-table="4"][data-status="seated"]')
+
+
+def test_test_page_delivery_relink_partial_and_receipts_on_the_stand(
+    stand: tuple[ThreadServer, PtyTransmitter], browser: Browser
+) -> None:
+    server, tx = stand
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    unlock(page, server.url)
+
+    # the transmitter's state, and a test page followed until the transmitter reports it
+    page.wait_for_selector('[data-testid="pager-state"] >> text=working')
+    assert "lrs-t74" in page.inner_text('[data-testid="pager-state"]')
+    page.fill('[data-testid="test-pager"]', "42")
+    page.click('[data-testid="test-page"]')
+    page.wait_for_selector('[data-testid="pager-test-state"][data-delivery="transmitted"]')
+    assert "pager 42" in page.inner_text('[data-testid="pager-test-state"]')
+    assert server.run(tx.wait_pages(1)) == [PagerPage(42, 0x43)]
+
+    # a party's page: its row says where the page got
+    kim = page.locator('[data-testid="waitlist"] li', has_text="Kim")
+    kim.locator('[data-testid="page"]').click()
+    kim.locator('[data-testid="delivery"][data-delivery="transmitted"]').wait_for()
+    assert "page transmitted" in kim.inner_text()
+
+    # relink in one tap, relink again, unlink
+    ito = page.locator('[data-testid="reservations"] li[data-reservation="r-1"]')
+    ito.locator('[data-testid="link"]').click()
+    page.click('[data-testid="link-77"]')
+    ito.locator('[data-testid="res-check"]', has_text="check 77 (linked by host)").wait_for()
+    ito.locator('[data-testid="link"]').click()
+    assert page.locator('[data-testid="link-77"]').count() == 0  # the linked one is not offered
+    page.click('[data-testid="link-78"]')
+    ito.locator('[data-testid="res-check"]', has_text="check 78").wait_for()
+    ito.locator('[data-testid="link"]').click()
+    page.click('[data-testid="unlink"]')
+    ito.locator('[data-testid="res-check"]').wait_for(state="detached")
+
+    # "2 of 4 here": the table is held, the turn has not started
+    ito.locator('[data-testid="partial"]').click()
+    page.fill('[data-testid="partial-arrived"]', "2")
+    page.click('[data-testid="partial-at-2"]')
+    ito.locator("text=2 of 4 here").wait_for()
+    page.wait_for_selector('[data-table="2"][data-status="reserved"]')
+
+    # what the printer printed, and what it became
+    port = getattr(server.app.sources[0], "port", None)
+    assert isinstance(port, int)
+    server.run(print_job(port, render("bistro", "check", sample_check())))
+    page.wait_for_selector('[data-table="12"][data-status="check_dropped"]')
+    page.reload()
+    doc = page.locator('[data-testid="receipts"] [data-testid="receipt-doc"]').first
+    doc.wait_for()
+    assert "check" in doc.inner_text() and "table 12" in doc.inner_text()
+    doc.locator("summary").click()
+    assert "Patterns that matched" in doc.inner_text()
+
+    # with all of it showing: readable, accessible, no sideways scroll
+    for width, height in ((1280, 800), (390, 844)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_selector('[data-testid="pager-state"] >> text=working')
+        assert not page.evaluate(SMALL_TEXT), f"text under 16 px at {width}x{height}"
+        assert page.evaluate("document.documentElement.scrollWidth") <= width
+        results = Axe().run(page, options={"runOnly": ["wcag2a", "wcag2aa"]})
+        violations = [v["id"] for v in results.response["violations"]]
+        assert not violations, f"axe-core at {width}x{height}: {violations}"
