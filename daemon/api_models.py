@@ -16,6 +16,7 @@ TABLE_ID_PATTERN = r"^[A-Za-z0-9_-]{1,16}$"
 ENTRY_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 DEVICE_ID_PATTERN = r"^d-[a-f0-9]{12}$"
 RESERVATION_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
+TERMINAL_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 TableStatus = Literal["available", "reserved", "seated", "check_dropped", "bussing", "blocked"]
 Course = Literal["apps", "entrees", "dessert"]
 
@@ -79,6 +80,10 @@ class LinkBody(Body):
 class PartialBody(Body):
     table: TableId
     arrived: Count = Field(ge=1, le=100, description="how many of the party are here")
+
+
+class TerminalBody(Body):
+    name: str = Field(pattern=TERMINAL_PATTERN, description="the terminal's name, e.g. bar-1")
 
 
 class PinBody(Body):
@@ -215,6 +220,36 @@ class Pager(Answer):
     failed: int = 0
     expired: int = 0
     tests: list[PagerTest] = Field(default_factory=list)
+
+
+class Terminal(Answer):
+    """A POS terminal: registered with the broker, and what it sent since the daemon started."""
+
+    terminal: str
+    registered: bool = Field(description="it has a password in the broker's password file")
+    events: int = Field(ge=0)
+    errors: int = Field(ge=0, description="events refused (rejected) with a reason")
+    last_event_at: int | None = Field(None, description="epoch ms")
+    last_type: str | None = None
+    last_error: str | None = None
+    last_error_at: int | None = None
+
+
+class NewTerminal(Answer):
+    """A terminal just added: its broker password, shown this once, and what to type in."""
+
+    terminal: str
+    password: str
+    host: str
+    port: int
+    client_id: str
+    topics: dict[str, list[str]]
+    broker_reloaded: bool = Field(description="false: run `systemctl reload mosquitto`")
+
+
+class RemovedTerminal(Answer):
+    terminal: str
+    broker_reloaded: bool
 
 
 class ReceiptDocument(Answer):

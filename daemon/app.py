@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import socket
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
@@ -60,6 +61,15 @@ from floorlink.daemon.service import (
 )
 from floorlink.daemon.sources import SourceContext, make_source
 from floorlink.daemon.store import Store
+from floorlink.daemon.terminal_activity import TerminalActivity
+from floorlink.daemon.terminals import (
+    NAME_RE,
+    add_terminal,
+    list_terminals,
+    reload_broker,
+    remove_terminal,
+    terminal_topics,
+)
 from floorlink.daemon.version import version
 from floorlink.drivers.mqtt import BrokerLink, BrokerSettings, Received
 from floorlink.drivers.pos import TERMINAL_RE, PosRejected, parse_pos_event
@@ -233,6 +243,7 @@ class App:
             for entry in config.inputs
         ]
         self._live: list[asyncio.Queue[tuple[LiveKind, Any]]] = []
+        self.terminal_activity = TerminalActivity()
         self.ready = asyncio.Event()
         self.store_open = False
         self.outbox_alarm = False
@@ -393,6 +404,10 @@ class App:
         if res.tables:
             metrics.SYNC_LATENCY.observe(time.perf_counter() - started)
         reply_id = inp.reply_id if isinstance(inp, RejectInput) else inp.eid
+        if terminal is not None:
+            self.terminal_activity.record(
+                terminal, inp.type, outcome.result, outcome.error, self.clock.now()
+            )
         if terminal is not None and reply_id is not None:
             ack: dict[str, Any] = {"id": reply_id, "result": outcome.result}
             if outcome.result == "rejected":
@@ -739,6 +754,77 @@ class App:
             "expired": self.sender.expired,
             "tests": list(reversed(self.sender.tests.values())),
         }
+
+    def _passwd(self) -> Path | None:
+        path = self.config.mqtt.passwd_file
+        return Path(path) if path else None
+
+    def terminals(self) -> list[JSON]:
+        """The POS terminals: those the broker's password file names and those that sent
+        something since the start, each with its last event and its errors."""
+        passwd = self._passwd()
+        known = list_terminals(passwd) if passwd is not None else []
+        return self.terminal_activity.view(known)
+
+    def _no_passwd(self) -> CommandResult:
+        return CommandResult(
+            False,
+            status=409,
+            error="Terminals are managed with `floorlink add-terminal` on this box"
+            " (set mqtt.passwd_file to manage them here).",
+        )
+
+    async def add_terminal(self, name: str) -> CommandResult:
+        """`floorlink add-terminal` from the page: a new broker password for the terminal,
+        shown once, and what to type into the POS."""
+        passwd = self._passwd()
+        if passwd is None:
+            return self._no_passwd()
+        if not NAME_RE.match(name):
+            return CommandResult(False, status=422, error="name: 1-64 letters, digits, - or _")
+        try:
+            password = await asyncio.to_thread(add_terminal, name, passwd)
+        except ValueError as exc:
+            return CommandResult(False, status=422, error=str(exc))
+        except (RuntimeError, OSError) as exc:
+            log.error("could not add a terminal", terminal=name, error=str(exc))
+            return CommandResult(False, status=503, error=f"Could not add the terminal: {exc}")
+        reloaded = await self._reload_broker()
+        log.info("terminal added from the host stand", terminal=name, broker_reloaded=reloaded)
+        host = socket.gethostname().split(".")[0] + ".local"
+        body: JSON = {
+            "terminal": name,
+            "password": password,
+            "host": host,
+            "port": self.config.mqtt.port,
+            "client_id": f"pos-{name}",
+            "topics": terminal_topics(name),
+            "broker_reloaded": reloaded,
+        }
+        return CommandResult(True, body=body)
+
+    async def remove_terminal(self, name: str) -> CommandResult:
+        passwd = self._passwd()
+        if passwd is None:
+            return self._no_passwd()
+        if name not in list_terminals(passwd):
+            return CommandResult(False, status=404, error=f"There is no terminal {name}.")
+        try:
+            await asyncio.to_thread(remove_terminal, name, passwd)
+        except ValueError as exc:  # a role's name, or gone meanwhile
+            return CommandResult(False, status=404, error=str(exc))
+        except (RuntimeError, OSError) as exc:
+            log.error("could not remove a terminal", terminal=name, error=str(exc))
+            return CommandResult(False, status=503, error=f"Could not remove the terminal: {exc}")
+        reloaded = await self._reload_broker()
+        self.terminal_activity.forget(name)
+        log.info("terminal removed from the host stand", terminal=name, broker_reloaded=reloaded)
+        return CommandResult(True, body={"terminal": name, "broker_reloaded": reloaded})
+
+    async def _reload_broker(self) -> bool:
+        if not self.config.mqtt.reload_broker:
+            return False
+        return await asyncio.to_thread(reload_broker)
 
     def rejections(self) -> JSON:
         """Vendor records that could not be placed (a table name matching no table), by source,

@@ -87,6 +87,14 @@ class Mqtt(Model):
     client_id: str | None = Field(None, description="default floorlink-{site.id}")
     keepalive: Annotated[int, Field(ge=5, le=3600)] = 30
     ca_file: str | None = Field(None, description="CA bundle for mqtts://")
+    passwd_file: str | None = Field(
+        None,
+        description="the broker's password file (/etc/mosquitto/floorlink.passwd), to add and"
+        " remove POS terminals from the host stand; the daemon's user must be able to write it",
+    )
+    reload_broker: bool = Field(
+        True, description="after a terminal is added or removed: systemctl reload mosquitto"
+    )
 
     @field_validator("url")
     @classmethod

@@ -331,6 +331,19 @@ class Api:
             [{"printer": name, "documents": docs} for name, docs in sorted(recent.items())]
         )
 
+    async def terminals(self, request: web.Request, body: None) -> web.Response:
+        return web.json_response(self.service.terminals())
+
+    async def add_terminal(self, request: web.Request, body: m.TerminalBody) -> web.Response:
+        result = await self.service.add_terminal(body.name)
+        if not result.ok:
+            return refusal(result)
+        return web.json_response(result.body, status=201)
+
+    async def remove_terminal(self, request: web.Request, body: None) -> web.Response:
+        result = await self.service.remove_terminal(request.match_info["id"])
+        return web.json_response(result.body) if result.ok else refusal(result)
+
     async def _on_reservation(self, rid: str, result: CommandResult) -> web.Response:
         if not result.ok:
             return refusal(result)

@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from floorlink.daemon import api_models as m
 
 Auth = Literal["public", "read", "stream", "write", "pin", "admin"]
-Param = Literal["table", "entry", "device", "reservation"]
+Param = Literal["table", "entry", "device", "reservation", "terminal"]
 
 #: path parameter -> (pattern, description); a request whose id does not fit is a plain 404.
 PARAMS: dict[Param, tuple[str, str]] = {
@@ -23,6 +23,7 @@ PARAMS: dict[Param, tuple[str, str]] = {
     "entry": (m.ENTRY_ID_PATTERN, "A waitlist entry id, as the waitlist lists it"),
     "device": (m.DEVICE_ID_PATTERN, "A paired device's id, as GET /api/v1/devices lists it"),
     "reservation": (m.RESERVATION_ID_PATTERN, "A reservation id, as the reservations list it"),
+    "terminal": (m.TERMINAL_PATTERN, "A POS terminal's name, as GET /api/v1/terminals lists it"),
 }
 WRITE_ERRORS = (400, 401, 404, 408, 409, 413, 422, 500, 501, 503)
 PIN_ERRORS = (400, 401, 404, 408, 413, 422, 429)
@@ -190,6 +191,32 @@ ROUTES: tuple[Route, ...] = (
         "The last documents each receipt printer input saw, and what they became",
         m.ReceiptPrinter,
         True,
+    ),
+    _read(
+        "/api/v1/terminals",
+        "terminals",
+        "The POS terminals: registered with the broker, last event and errors",
+        m.Terminal,
+        True,
+    ),
+    _write(
+        "/api/v1/terminals",
+        "add_terminal",
+        "Add a POS terminal (as `floorlink add-terminal`): its broker password, shown once",
+        m.NewTerminal,
+        None,
+        m.TerminalBody,
+        ok=201,
+    ),
+    Route(
+        "DELETE",
+        "/api/v1/terminals/{id}",
+        "remove_terminal",
+        "Remove a POS terminal's broker password",
+        "write",
+        answer=m.RemovedTerminal,
+        errors=(401, 404, 409, 503),
+        param="terminal",
     ),
     _read("/api/v1/status", "status", "Connections and health, for the banners", m.Status, False),
     Route(

@@ -134,6 +134,18 @@ class FloorService(Protocol):
         """ "2 of 4 here": hold `table` without starting the turn."""
         ...
 
+    def terminals(self) -> list[JSON]:
+        """The POS terminals with their last event and error count."""
+        ...
+
+    async def add_terminal(self, name: str) -> CommandResult:
+        """A new broker password for a POS terminal (body: what to type into the POS)."""
+        ...
+
+    async def remove_terminal(self, name: str) -> CommandResult:
+        """The terminal's broker password removed."""
+        ...
+
     async def reservation_change(self, reservation: str) -> JSON:
         """The reservation's link and partial arrival as they stand now."""
         ...

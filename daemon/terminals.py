@@ -184,3 +184,8 @@ def cmd_remove_terminal(args: argparse.Namespace) -> int:
         print("Could not reload Mosquitto: run `sudo systemctl reload mosquitto` to apply it.")
     print(f"Terminal {args.name} removed: it cannot connect once Mosquitto has reloaded.")
     return 0
+
+
+def reload_broker() -> bool:
+    """Reload Mosquitto so it re-reads its password file (the host stand's Devices panel)."""
+    return _reload_broker()

@@ -106,7 +106,7 @@ function connect() {
   });
   source.addEventListener("waitlist", (ev) => { state.waitlist = JSON.parse(ev.data); renderWaitlist(); });
   source.addEventListener("reservations", (ev) => { state.reservations = JSON.parse(ev.data); renderReservations(); });
-  source.addEventListener("status", (ev) => { state.status = JSON.parse(ev.data); renderBanners(); renderReservations(); });
+  source.addEventListener("status", (ev) => { state.status = JSON.parse(ev.data); renderBanners(); renderReservations(); renderCloud(); });
   source.onopen = () => setConnected(true);
   source.onerror = async () => {
     setConnected(false);
@@ -397,8 +397,9 @@ function renderReservations() {
 async function loadDevices() {
   if (!state.connected) return;
   try {
-    const [pager, receipts] = await Promise.all([api("GET", "/api/v1/pager"), api("GET", "/api/v1/receipts")]);
-    renderPager(pager); renderReceipts(receipts);
+    const [pager, receipts, terminals] = await Promise.all(
+      [api("GET", "/api/v1/pager"), api("GET", "/api/v1/receipts"), api("GET", "/api/v1/terminals")]);
+    renderPager(pager); renderReceipts(receipts); renderTerminals(terminals); renderCloud();
   } catch (_) { /* shown again on the next round */ }
 }
 const FINAL = new Set(["transmitted", "failed", "expired"]);
@@ -416,6 +417,52 @@ function renderPager(p) {
   out.textContent = `Test page to pager ${last.pager}: ${DELIVERY_WORDS[last.delivery] || last.delivery}`
     + `${last.detail ? ` (${last.detail})` : ""}`;
 }
+function clockOf(ms) {
+  return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", timeZone: state.status?.timezone || undefined });
+}
+function renderCloud() {
+  const s = state.status;
+  const el = $("cloud-state");
+  if (!s || s.cloud === "disabled") { el.textContent = "No cloud is set up: the floor runs on the LAN only."; return; }
+  const out = s.outbox?.cloud || {};
+  el.innerHTML = `Cloud: <span class="${s.cloud === "ok" ? "ok" : "bad"}">${s.cloud === "ok" ? "connected" : "not reachable"}</span>`
+    + ` · backlog ${out.pending ?? 0} event${out.pending === 1 ? "" : "s"}`
+    + `${out.pending ? `, oldest ${Math.round((out.oldest_age_seconds || 0) / 60)} min` : ""}${out.dead ? ` · ${out.dead} refused` : ""}`;
+}
+function renderTerminals(terminals) {
+  const list = $("terminals");
+  if (!terminals.length) { list.innerHTML = `<li class="empty">No POS terminal has sent anything yet.</li>`; return; }
+  list.innerHTML = "";
+  for (const t of terminals) {
+    const li = document.createElement("li");
+    li.dataset.terminal = t.terminal;
+    li.innerHTML = `<div><b>${esc(t.terminal)}</b>`
+      + `<div class="meta">${t.last_event_at ? `last ${esc(t.last_type || "event")} at ${clockOf(t.last_event_at)}` : "nothing yet"}`
+      + ` · ${t.events} events · <span class="${t.errors ? "over" : ""}" data-testid="terminal-errors">${t.errors} errors</span>`
+      + `${t.last_error ? ` · last: ${esc(t.last_error)}` : ""}</div></div>`;
+    if (t.registered) {
+      li.append(button("Remove", "danger", async () => {
+        if (!confirm(`Remove terminal ${t.terminal}? It can no longer send to Floorlink.`)) return;
+        if (await act("DELETE", `/api/v1/terminals/${encodeURIComponent(t.terminal)}`, null, `Terminal ${t.terminal} removed`)) loadDevices();
+      }, "terminal-remove"));
+    }
+    list.appendChild(li);
+  }
+}
+$("add-terminal").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const name = new FormData(ev.target).get("name").trim();
+  const r = await act("POST", "/api/v1/terminals", { name }, `Terminal ${name} added`);
+  if (!r) return;
+  ev.target.reset();
+  $("terminal-new").textContent = `Type this into the POS (the password is shown once):\n`
+    + `MQTT broker ${r.host} port ${r.port}\nusername ${r.terminal}\npassword ${r.password}\n`
+    + `client id ${r.client_id} (persistent session)\npublish to ${r.topics.publish[0]} (QoS 1)\n`
+    + `subscribe to ${r.topics.subscribe.join(", ")}`
+    + `${r.broker_reloaded ? "" : "\nThen reload the broker: sudo systemctl reload mosquitto"}`;
+  loadDevices();
+});
+
 function renderReceipts(printers) {
   const list = $("receipts");
   if (!printers.length) { list.innerHTML = `<li class="empty">No receipt printer is tapped on this box.</li>`; return; }

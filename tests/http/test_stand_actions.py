@@ -14,10 +14,19 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from app_support import AUTH, TOKEN, Client, send, start_app
 from receipt_support import FakePrinter, print_job, receipt_input, render, sample_check, until
+from support import Terminal, write_config
 
-from floorlink.daemon.api_models import Pager, PagerTest, ReceiptPrinter, Reservation
+from floorlink.daemon.api_models import (
+    NewTerminal,
+    Pager,
+    PagerTest,
+    ReceiptPrinter,
+    Reservation,
+)
+from floorlink.daemon.api_models import Terminal as Terminal_
 from floorlink.daemon.app import App
-from floorlink.daemon.broker import EmbeddedBroker
+from floorlink.daemon.broker import EmbeddedBroker, free_port
+from floorlink.daemon.config import load_config
 from floorlink.daemon.core.timeutil import format_ms
 from floorlink.daemon.engine import now_ms
 from floorlink.daemon.http import HttpSettings, make_app
@@ -217,3 +226,63 @@ async def test_two_of_four_here_holds_a_table_without_starting_the_turn(
         assert (await client.post(path, json=bad, headers=AUTH)).status == 422
     missing = {"table": "99", "arrived": 2}
     assert (await client.post(path, json=missing, headers=AUTH)).status == 404
+
+
+# ---- POS terminals (issue 11) -----------------------------------------------------------------
+
+
+async def test_terminals_are_added_listed_with_their_last_event_and_errors_and_removed(
+    tmp_path: Path, broker: EmbeddedBroker
+) -> None:
+    passwd = tmp_path / "floorlink.passwd"
+    path = write_config(tmp_path / "floorlink.toml", broker.port, free_port(), 6)
+    mqtt = f'[mqtt]\npasswd_file = "{passwd}"\nreload_broker = false\n'  # no systemctl here
+    path.write_text(path.read_text().replace("[mqtt]\n", mqtt))
+    app = App(load_config(path))
+    await app.start()
+    await app.wait_ready(20)
+    client = await serve(app)
+    try:
+        assert await (await client.get("/api/v1/terminals", headers=AUTH)).json() == []
+        resp = await client.post("/api/v1/terminals", json={"name": "bar-1"}, headers=AUTH)
+        assert resp.status == 201, await resp.text()
+        added = NewTerminal.model_validate(await resp.json())
+        assert added.terminal == "bar-1" and len(added.password) >= 20
+        assert added.topics["publish"] == ["floorlink/v1/pos/bar-1/events"]
+        assert not added.broker_reloaded
+        assert passwd.read_text().startswith("bar-1:")  # mosquitto_passwd wrote its hash
+        # the terminal sends one good event and one the core refuses
+        async with Terminal(broker, "bar-1") as pos:
+            good = await pos.send("check.opened", check="1", table="2", guests=2)
+            assert (await pos.ack(good))["result"] == "accepted"
+            bad = await pos.send("check.opened", check="2", table="nope", guests=2)
+            assert (await pos.ack(bad))["result"] == "rejected"
+        listed = [
+            Terminal_.model_validate(t)
+            for t in await (await client.get("/api/v1/terminals", headers=AUTH)).json()
+        ]
+        assert [t.terminal for t in listed] == ["bar-1"]
+        bar = listed[0]
+        assert bar.registered and bar.events == 2 and bar.errors == 1
+        assert bar.last_type == "check.opened" and bar.last_error and "nope" in bar.last_error
+        metrics = await (await client.get("/metrics")).text()
+        assert 'floorlink_terminal_events_total{result="rejected",terminal="bar-1"} 1.0' in metrics
+        # refused: a bad name, a role name; then removed, and again: 404
+        bad_name = await client.post("/api/v1/terminals", json={"name": "a/b"}, headers=AUTH)
+        assert bad_name.status == 422
+        role = await client.post("/api/v1/terminals", json={"name": "monitor"}, headers=AUTH)
+        assert role.status == 422 and "reserved" in (await role.json())["error"]
+        gone = await client.delete("/api/v1/terminals/bar-1", headers=AUTH)
+        assert gone.status == 200 and (await gone.json())["terminal"] == "bar-1"
+        assert "bar-1" not in passwd.read_text()
+        assert await (await client.get("/api/v1/terminals", headers=AUTH)).json() == []
+        assert (await client.delete("/api/v1/terminals/bar-1", headers=AUTH)).status == 404
+        assert (await client.delete("/api/v1/terminals/bar-1")).status == 401
+    finally:
+        await client.close()
+        await app.stop()
+
+
+async def test_terminals_without_a_password_file_point_to_the_cli(client: Client) -> None:
+    resp = await client.post("/api/v1/terminals", json={"name": "bar-2"}, headers=AUTH)
+    assert resp.status == 409 and "add-terminal" in (await resp.json())["error"]

@@ -10,17 +10,20 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from aiohttp import web
 from app_support import PIN, send
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, sync_playwright
 from receipt_support import FakePrinter, print_job, receipt_input, render, sample_check
-from support import CHROMIUM, CHROMIUM_ARGS
+from support import CHROMIUM, CHROMIUM_ARGS, Terminal, write_config
 from thread_server import ThreadServer
 
+from floorlink.daemon.app import App
 from floorlink.daemon.broker import EmbeddedBroker, free_port
+from floorlink.daemon.config import load_config
 from floorlink.daemon.core.timeutil import format_ms
 from floorlink.daemon.engine import now_ms
-from floorlink.daemon.http import HttpSettings
+from floorlink.daemon.http import HttpSettings, make_app, runner_options
 from floorlink.drivers import serial_port
 from floorlink.drivers.pagers import Page as PagerPage
 from floorlink.drivers.pty_transmitter import PtyTransmitter
@@ -33,6 +36,27 @@ SMALL_TEXT = (
     " e.offsetParent !== null && parseFloat(getComputedStyle(e).fontSize) < 16)"
     ".map(e => e.className || e.tagName)"
 )
+
+
+class StandServer(ThreadServer):
+    """The daemon with the broker's password file set, so terminals are managed from the page."""
+
+    passwd: Path
+
+    async def _start(self) -> None:
+        path = write_config(
+            self.workdir / "floorlink.toml", self.broker.port, free_port(), 12, self.extra
+        )
+        mqtt = f'[mqtt]\npasswd_file = "{self.passwd}"\nreload_broker = false\n'
+        path.write_text(path.read_text().replace("[mqtt]\n", mqtt))
+        self._app = App(load_config(path))
+        await self._app.start()
+        await self._app.wait_ready(20)
+        self.runner = web.AppRunner(
+            make_app(self._app, self.settings), access_log=None, **runner_options(self.settings)
+        )
+        await self.runner.setup()
+        await web.TCPSite(self.runner, "127.0.0.1", self.port).start()
 
 
 @pytest.fixture
@@ -49,7 +73,10 @@ def stand(
     settings = HttpSettings(staff_token=TOKEN, staff_pin=PIN)
     port = free_port()  # the printer listens there once the daemon runs
     extra = pager + receipt_input(port)
-    with ThreadServer(tmp_path / "app", broker, settings, 12, extra) as s:
+    server = StandServer(tmp_path / "app", broker, settings, 12, extra)
+    server.passwd = tmp_path / "floorlink.passwd"
+    (tmp_path / "app").mkdir()
+    with server as s:
         s.call(tx.plug)  # on the daemon's loop: the simulated transmitter reads there
         s.run(printer.start(port))
         try:
@@ -144,6 +171,30 @@ def test_test_page_delivery_relink_partial_and_receipts_on_the_stand(
     assert "check" in doc.inner_text() and "table 12" in doc.inner_text()
     doc.locator("summary").click()
     assert "Patterns that matched" in doc.inner_text()
+
+    # a POS terminal added from the page: what to type into the POS, then its events and errors
+    page.fill('[data-testid="terminal-name"]', "bar-2")
+    page.click('[data-testid="terminal-add"]')
+    page.wait_for_selector('[data-testid="terminal-new"] >> text=password')
+    assert "username bar-2" in page.inner_text('[data-testid="terminal-new"]')
+    bar = page.locator('[data-testid="terminals"] li[data-terminal="bar-2"]')
+    bar.wait_for()
+
+    async def pos_events() -> None:
+        async with Terminal(server.broker, "bar-2") as pos:
+            good = await pos.send("check.opened", check="90", table="9", guests=2)
+            assert (await pos.ack(good))["result"] == "accepted"
+            bad = await pos.send("check.opened", check="91", table="nope", guests=2)
+            assert (await pos.ack(bad))["result"] == "rejected"
+
+    server.run(pos_events())
+    page.reload()
+    bar.locator('[data-testid="terminal-errors"]', has_text="1 errors").wait_for()
+    assert "2 events" in bar.inner_text() and "last check.opened" in bar.inner_text()
+    page.wait_for_selector('[data-testid="cloud-state"] >> text=No cloud')
+    page.once("dialog", lambda d: d.accept())
+    bar.locator('[data-testid="terminal-remove"]').click()
+    bar.wait_for(state="detached")
 
     # with all of it showing: readable, accessible, no sideways scroll
     for width, height in ((1280, 800), (390, 844)):
