@@ -86,6 +86,17 @@ class TerminalBody(Body):
     name: str = Field(pattern=TERMINAL_PATTERN, description="the terminal's name, e.g. bar-1")
 
 
+class AssignBody(Body):
+    server: str = Field(
+        min_length=1, max_length=40, pattern=r"^[^/+#\x00-\x1f\x7f]+$",
+        description="the server's name, as the POS sends it in check events",
+    )  # fmt: skip
+    tables: list[TableId] = Field(default_factory=list, max_length=500)
+    sections: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=50
+    )
+
+
 class PinBody(Body):
     pin: str = Field(min_length=1, max_length=16)
 
@@ -220,6 +231,22 @@ class Pager(Answer):
     failed: int = 0
     expired: int = 0
     tests: list[PagerTest] = Field(default_factory=list)
+
+
+class Server(Answer):
+    """A server for the shift: assigned tables and sections, and tonight's figures."""
+
+    server: str
+    tables: list[str] = Field(description="assigned (whole sections included)")
+    sections: list[str]
+    covers: int = Field(0, ge=0, description="guests on checks opened tonight (since 4 am)")
+    checks: int = Field(0, ge=0)
+    open_checks: int = Field(0, ge=0)
+
+
+class Assigned(Answer):
+    server: str
+    tables: list[str]
 
 
 class Terminal(Answer):

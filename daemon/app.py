@@ -45,6 +45,13 @@ from floorlink.daemon.live_views import (
 from floorlink.daemon.logs import Throttle
 from floorlink.daemon.plugins import PAGER_PROTOCOLS
 from floorlink.daemon.reserve import SpaceReserve
+from floorlink.daemon.servers import (
+    SERVER_RE,
+    ServersPart,
+    assignments,
+    covers_tonight,
+    tonight_starts,
+)
 from floorlink.daemon.service import (
     JSON,
     AddToWaitlist,
@@ -170,6 +177,11 @@ class App:
             _guests,
         )
         self._guest_published: dict[str, JSON] = {}
+        self.engine.view_builders["servers"] = (
+            ("host.assigned",),
+            lambda s: assignments(_servers(s)),
+        )
+        self._servers_published: dict[str, JSON] = {}
         self.bridge: CloudBridge | None = None
         if config.cloud is not None and config.cloud.url:
             self.bridge = CloudBridge(self.engine, config, self._on_cloud_state)
@@ -342,6 +354,8 @@ class App:
         """Retained state first, then `online`: whoever sees online sees every table."""
         for tid, obj in self.engine.tables.items():
             self.link.publish(topics.table(tid), json.dumps(obj).encode(), retain=True)
+        self._servers_published = {}
+        self._publish_servers()
         self.link.publish(topics.STATUS, topics.ONLINE, retain=True)
 
     def _on_broker_state(self, connected: bool) -> None:
@@ -448,6 +462,8 @@ class App:
                         metrics.CONFLICTS.labels(event.data["kind"]).inc()
                         log.warning("reconciliation conflict", **event.data)
             self._broadcast("status", self.status())
+        if "servers" in self.engine.views_changed:
+            self._publish_servers()
         if "guests" in self.engine.views_changed:
             self._publish_guests(self.engine.views.get("guests", {}))
         if self.bridge is not None and any(
@@ -554,6 +570,44 @@ class App:
         for tid in set(self._guest_published) - set(guests):
             self.link.publish(topics.table_guest(tid), b"", retain=True)
         self._guest_published = dict(guests)
+
+    def _publish_servers(self) -> None:
+        """Each server's tables, retained; a server whose assignment ended is cleared."""
+        current: dict[str, JSON] = self.engine.views.get("servers", {})
+        for server, payload in current.items():
+            if self._servers_published.get(server) != payload:
+                self.link.publish(topics.server(server), json.dumps(payload).encode(), retain=True)
+        for server in set(self._servers_published) - set(current):
+            self.link.publish(topics.server(server), b"", retain=True)
+        self._servers_published = dict(current)
+        self._broadcast("servers", list(current.values()))
+
+    async def servers(self) -> list[JSON]:
+        """The servers for the shift: each one's assigned tables and sections, and covers and
+        checks tonight from the POS (servers with checks but no assignment too)."""
+        since = tonight_starts(self.clock.now(), self.tz)
+        covers = await self.engine.call(lambda: covers_tonight(self.engine.state.floor, since))
+        assigned: dict[str, JSON] = self.engine.views.get("servers", {})
+        out = []
+        for name in sorted(set(assigned) | set(covers)):
+            row = assigned.get(name) or {"server": name, "tables": [], "sections": []}
+            figures = covers.get(name, {"covers": 0, "checks": 0, "open": 0})
+            out.append(
+                row | {"covers": figures["covers"], "checks": figures["checks"],
+                       "open_checks": figures["open"]}
+            )  # fmt: skip
+        return out
+
+    async def assign_server(
+        self, server: str, tables: list[str], sections: list[str]
+    ) -> CommandResult:
+        """The host assigns a server to tables and sections (empty lists: the shift ended)."""
+        if not SERVER_RE.match(server.strip()):
+            return CommandResult(
+                False, status=422, error="server: 1-40 characters, without / + # or control ones"
+            )
+        data = {"server": server, "tables": tables, "sections": sections}
+        return await self._host("host.assigned", data)
 
     def _on_cloud_state(self, up: bool) -> None:
         metrics.CLOUD_CONNECTED.set(1 if up else 0)
@@ -914,7 +968,7 @@ def build_state(config: Config) -> State:
     )
     waitlist = WaitlistPart(views, tz, rules)
     projection = ClosedChecksPart(readers=[waitlist.learn])
-    state = State(specs, tz, cloud, [projection, waitlist, reservations])
+    state = State(specs, tz, cloud, [projection, waitlist, reservations, ServersPart()])
     projection.bind(state)
     return state
 
@@ -948,6 +1002,12 @@ def _guests(state: State) -> dict[str, JSON]:
             if payload is not None:
                 out[tid] = payload
     return out
+
+
+def _servers(state: State) -> ServersPart:
+    part = state.part("servers")
+    assert isinstance(part, ServersPart)
+    return part
 
 
 def _waitlist(state: State) -> WaitlistPart:

@@ -331,6 +331,13 @@ class Api:
             [{"printer": name, "documents": docs} for name, docs in sorted(recent.items())]
         )
 
+    async def servers(self, request: web.Request, body: None) -> web.Response:
+        return web.json_response(await self.service.servers())
+
+    async def assign_server(self, request: web.Request, body: m.AssignBody) -> web.Response:
+        result = await self.service.assign_server(body.server, body.tables, body.sections)
+        return web.json_response(result.body) if result.ok else refusal(result)
+
     async def terminals(self, request: web.Request, body: None) -> web.Response:
         return web.json_response(self.service.terminals())
 
@@ -420,6 +427,7 @@ class Api:
                 "waitlist": self.service.waitlist(),
                 "reservations": self.service.reservations(),
                 "status": self.service.status(),
+                "servers": await self.service.servers(),
             }
             await resp.write(f"retry: {RETRY_MS}\n".encode() + _sse("snapshot", snapshot))
             while True:

@@ -193,6 +193,21 @@ ROUTES: tuple[Route, ...] = (
         True,
     ),
     _read(
+        "/api/v1/servers",
+        "servers",
+        "The servers for the shift: tables and sections assigned, covers tonight",
+        m.Server,
+        True,
+    ),
+    _write(
+        "/api/v1/servers",
+        "assign_server",
+        "Assign a server to tables and sections for the shift (empty lists end it)",
+        m.Assigned,
+        None,
+        m.AssignBody,
+    ),
+    _read(
         "/api/v1/terminals",
         "terminals",
         "The POS terminals: registered with the broker, last event and errors",

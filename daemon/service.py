@@ -88,7 +88,7 @@ class CommandResult:
     error: str | None = None
 
 
-LiveKind = Literal["table", "waitlist", "reservations", "status"]
+LiveKind = Literal["table", "waitlist", "reservations", "status", "servers"]
 
 
 class FloorService(Protocol):
@@ -132,6 +132,16 @@ class FloorService(Protocol):
 
     async def partial_arrival(self, reservation: str, table: str, arrived: int) -> CommandResult:
         """ "2 of 4 here": hold `table` without starting the turn."""
+        ...
+
+    async def servers(self) -> list[JSON]:
+        """The servers: assigned tables and sections, covers and checks tonight."""
+        ...
+
+    async def assign_server(
+        self, server: str, tables: list[str], sections: list[str]
+    ) -> CommandResult:
+        """Assign a server to tables and sections (logged as `host.assigned`)."""
         ...
 
     def terminals(self) -> list[JSON]:

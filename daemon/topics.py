@@ -22,6 +22,10 @@ def table_guest(table_id: str) -> str:
     return f"{PREFIX}/tables/{table_id}/guest"
 
 
+def server(name: str) -> str:
+    return f"{PREFIX}/servers/{name}"
+
+
 def terminal_of(topic: str) -> str | None:
     """`floorlink/v1/pos/{terminal}/events` -> terminal, or None for any other topic."""
     parts = topic.split("/")
@@ -38,4 +42,5 @@ ALL = (
     (f"{PREFIX}/tables/{{table}}", "out", True),
     (f"{PREFIX}/tables/{{table}}/guest", "out", True),
     (WAITLIST, "out", True),
+    (f"{PREFIX}/servers/{{server}}", "out", True),
 )

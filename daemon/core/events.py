@@ -414,6 +414,18 @@ class WaitlistDelivery(Body):
 
 
 @dataclass(frozen=True, slots=True)
+class HostAssigned(Body):
+    """The host assigns a server to tables and sections for the shift (checked and expanded by
+    the servers part, daemon/servers.py); both lists empty ends the server's assignment."""
+
+    TYPE = "host.assigned"
+    GROUP = "servers"
+    server: str
+    tables: list[Any] | None = None
+    sections: list[Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class PagerTested(Body):
     """A test page to any pager number (set-up, a new coaster, a doubtful transmitter): it
     leaves through the pager outbox like any page, and touches no party."""
@@ -786,6 +798,7 @@ _register(
     WaitlistHeadsUp,
     WaitlistArmed,
     PagerTested,
+    HostAssigned,
     ReservationUpserted,
     CloudCursor,
     ConflictDetected,

@@ -104,6 +104,7 @@ function connect() {
     state.tables.set(t.table, { ...(state.tables.get(t.table) || {}), ...t });
     renderTable(t.table); renderCounts();
   });
+  source.addEventListener("servers", () => loadDevices());
   source.addEventListener("waitlist", (ev) => { state.waitlist = JSON.parse(ev.data); renderWaitlist(); });
   source.addEventListener("reservations", (ev) => { state.reservations = JSON.parse(ev.data); renderReservations(); });
   source.addEventListener("status", (ev) => { state.status = JSON.parse(ev.data); renderBanners(); renderReservations(); renderCloud(); });
@@ -397,9 +398,9 @@ function renderReservations() {
 async function loadDevices() {
   if (!state.connected) return;
   try {
-    const [pager, receipts, terminals] = await Promise.all(
-      [api("GET", "/api/v1/pager"), api("GET", "/api/v1/receipts"), api("GET", "/api/v1/terminals")]);
-    renderPager(pager); renderReceipts(receipts); renderTerminals(terminals); renderCloud();
+    const [pager, receipts, terminals, servers] = await Promise.all(
+      [api("GET", "/api/v1/pager"), api("GET", "/api/v1/receipts"), api("GET", "/api/v1/terminals"), api("GET", "/api/v1/servers")]);
+    renderPager(pager); renderReceipts(receipts); renderTerminals(terminals); renderCloud(); renderServers(servers);
   } catch (_) { /* shown again on the next round */ }
 }
 const FINAL = new Set(["transmitted", "failed", "expired"]);
@@ -417,6 +418,42 @@ function renderPager(p) {
   out.textContent = `Test page to pager ${last.pager}: ${DELIVERY_WORDS[last.delivery] || last.delivery}`
     + `${last.detail ? ` (${last.detail})` : ""}`;
 }
+// ---- servers for the shift: who has which tables, and covers tonight to balance the next seat --
+function renderServers(servers) {
+  const list = $("servers");
+  const sections = [...new Set([...state.tables.values()].map((t) => t.section))];
+  const box = $("assign-sections");
+  if (box.dataset.sections !== sections.join("|")) {
+    box.dataset.sections = sections.join("|");
+    box.innerHTML = `<legend>Sections</legend>` + sections.map((s) =>
+      `<label><input type="checkbox" name="sections" value="${esc(s)}" data-testid="assign-section-${esc(s)}"> ${esc(s)}</label>`).join("");
+  }
+  if (!servers.length) { list.innerHTML = `<li class="empty">No server assigned yet.</li>`; return; }
+  list.innerHTML = "";
+  for (const s of [...servers].sort((a, b) => a.covers - b.covers || a.server.localeCompare(b.server))) {
+    const li = document.createElement("li");
+    li.dataset.server = s.server;
+    li.innerHTML = `<div><b>${esc(s.server)}</b> · <span data-testid="server-covers">${s.covers} covers</span>`
+      + `<div class="meta">${s.tables.length ? `tables ${s.tables.map(esc).join(", ")}` : "no tables assigned"}`
+      + `${s.sections.length ? ` (${s.sections.map(esc).join(", ")})` : ""} · ${s.open_checks} open checks</div></div>`;
+    if (s.tables.length) {
+      li.append(button("End shift", "", async () => {
+        if (await act("POST", "/api/v1/servers", { server: s.server }, `${s.server}'s tables released`)) loadDevices();
+      }, "server-end"));
+    }
+    list.appendChild(li);
+  }
+}
+$("assign").addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const f = new FormData(ev.target);
+  const server = f.get("server").trim();
+  const tables = f.get("tables").split(/[\s,;]+/).map((t) => t.trim()).filter(Boolean);
+  const sections = f.getAll("sections");
+  const r = await act("POST", "/api/v1/servers", { server, tables, sections });
+  if (r) { toast(`${r.server}: tables ${r.tables.join(", ") || "none"}`); ev.target.reset(); loadDevices(); }
+});
+
 function clockOf(ms) {
   return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", timeZone: state.status?.timezone || undefined });
 }

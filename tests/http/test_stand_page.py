@@ -196,6 +196,23 @@ def test_test_page_delivery_relink_partial_and_receipts_on_the_stand(
     bar.locator('[data-testid="terminal-remove"]').click()
     bar.wait_for(state="detached")
 
+    # servers for the shift: a whole section and a table, covers from the POS's checks
+    page.fill('[data-testid="assign-server"]', "zoe")
+    page.fill('[data-testid="assign-tables"]', "3")
+    page.click('[data-testid="assign-add"]')
+    zoe = page.locator('[data-testid="servers"] li[data-server="zoe"]')
+    zoe.wait_for()
+    assert "tables 3" in zoe.inner_text()
+    page.fill('[data-testid="assign-server"]', "yan")
+    page.check('[data-testid="assign-section-main"]')
+    page.click('[data-testid="assign-add"]')
+    yan = page.locator('[data-testid="servers"] li[data-server="yan"]')
+    yan.wait_for()
+    assert "(main)" in yan.inner_text()
+    zoe.wait_for(state="detached")  # table 3 moved to yan with the whole section
+    yan.locator('[data-testid="server-end"]').click()
+    yan.wait_for(state="detached")
+
     # with all of it showing: readable, accessible, no sideways scroll
     for width, height in ((1280, 800), (390, 844)):
         page.set_viewport_size({"width": width, "height": height})
