@@ -1019,6 +1019,7 @@ def _waitlist(state: State) -> WaitlistPart:
 #: The HTTP status of each refusal reason (core/reasons.py): the core carries no HTTP status.
 REASON_STATUS: dict[str, int] = {
     "unknown_table": 404,
+    "unknown_section": 404,
     "unknown_entry": 404,
     "unknown_reservation": 404,
     "unknown_check": 404,

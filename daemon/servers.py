@@ -62,7 +62,7 @@ class ServersPart:
         wanted = body.sections or []
         for section in wanted:
             if not isinstance(section, str) or section not in known:
-                raise Rejected("bad_field", f"There is no section {str(section)[:64]}.")
+                raise Rejected("unknown_section", f"There is no section {str(section)[:64]}.")
         tables = set(named) | {tid for tid, spec in specs.items() if spec.section in wanted}
         data = {
             "server": server,

@@ -13,6 +13,7 @@ REASONS: dict[str, str] = {
     "missing_field": "a field the type needs is absent",
     "bad_field": "a field has the wrong type or an impossible value",
     "unknown_table": "the table is not in this site's config",
+    "unknown_section": "no table of this site's config is in that section",
     "unknown_entry": "there is no such waitlist entry",
     "unknown_reservation": "there is no such reservation",
     "unknown_check": "there is no such POS check",

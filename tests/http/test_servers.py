@@ -121,7 +121,7 @@ async def test_servers_are_assigned_published_retained_and_counted(
         # refused with a reason
         for body, status in (
             ({"server": "ana", "tables": ["99"]}, 404),
-            ({"server": "ana", "sections": ["terrace"]}, 422),
+            ({"server": "ana", "sections": ["terrace"]}, 404),
             ({"server": "a/b", "tables": ["1"]}, 422),
             ({"tables": ["1"]}, 422),
         ):
