@@ -31,6 +31,7 @@ def terminal_topics(name: str) -> dict[str, list[str]]:
             "floorlink/v1/tables/+",
             "floorlink/v1/tables/+/guest",
             "floorlink/v1/status",
+            "floorlink/v1/servers/+",
         ],
     }
 
