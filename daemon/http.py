@@ -427,7 +427,6 @@ class Api:
                 "waitlist": self.service.waitlist(),
                 "reservations": self.service.reservations(),
                 "status": self.service.status(),
-                "servers": await self.service.servers(),
             }
             await resp.write(f"retry: {RETRY_MS}\n".encode() + _sse("snapshot", snapshot))
             while True:

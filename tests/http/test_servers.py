@@ -72,7 +72,8 @@ async def shift(tmp_path: Path, broker: EmbeddedBroker) -> AsyncIterator[tuple[A
     await client.start_server()
     yield app, client
     await client.close()
-    await app.stop()
+    if app.store_open:  # the test restarts the daemon on the same store
+        await app.stop()
 
 
 async def listed(client: Client) -> dict[str, Server]:
