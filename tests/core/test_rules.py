@@ -10,7 +10,7 @@ from helpers import Feed
 
 import floorlink.daemon.core as core_pkg
 from floorlink.bridge import reservations
-from floorlink.daemon import closed_checks
+from floorlink.daemon import closed_checks, servers
 from floorlink.daemon.app import status_for
 from floorlink.paging import quotes, waitlist
 
@@ -158,6 +158,7 @@ PURE = [
     Path(quotes.__file__),
     Path(reservations.__file__),
     Path(closed_checks.__file__),
+    Path(servers.__file__),
 ]
 #: Clock, randomness and I/O: no pure part may import these.
 FORBIDDEN_MODULES = {
