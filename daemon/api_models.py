@@ -239,7 +239,9 @@ class Server(Answer):
     server: str
     tables: list[str] = Field(description="assigned (whole sections included)")
     sections: list[str]
-    covers: int = Field(0, ge=0, description="guests on checks opened tonight (since 4 am)")
+    covers: int = Field(
+        0, ge=0, description="guests on checks opened this service day (reports.day_starts)"
+    )
     checks: int = Field(0, ge=0)
     open_checks: int = Field(0, ge=0)
 

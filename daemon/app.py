@@ -585,7 +585,7 @@ class App:
     async def servers(self) -> list[JSON]:
         """The servers for the shift: each one's assigned tables and sections, and covers and
         checks tonight from the POS (servers with checks but no assignment too)."""
-        since = tonight_starts(self.clock.now(), self.tz)
+        since = tonight_starts(self.clock.now(), self.tz, self.config.reports.cutoff)
         covers = await self.engine.call(lambda: covers_tonight(self.engine.state.floor, since))
         assigned: dict[str, JSON] = self.engine.views.get("servers", {})
         out = []

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
@@ -27,8 +27,6 @@ if TYPE_CHECKING:
 NAME = "servers"
 #: A server's name is one MQTT topic level: no '/', '+', '#' or control characters.
 SERVER_RE = re.compile(r"^[^/+#\x00-\x1f\x7f]{1,40}$")
-#: Tonight's service starts at this local hour (a shift past midnight is still tonight).
-DAY_STARTS_HOUR = 4
 
 
 def _natural(tid: str) -> tuple[int, str]:
@@ -117,10 +115,11 @@ def assignments(part: ServersPart) -> dict[str, dict[str, Any]]:
     }
 
 
-def tonight_starts(now: int, tz: ZoneInfo) -> int:
-    """Epoch ms when tonight's service began: the last DAY_STARTS_HOUR, local time."""
+def tonight_starts(now: int, tz: ZoneInfo, day_starts: time) -> int:
+    """Epoch ms when tonight's service began: the last `day_starts` (the reports' service-day
+    cutoff, `reports.day_starts`), local time, so a shift past midnight is still tonight."""
     local = datetime.fromtimestamp(now / 1000, tz)
-    start = local.replace(hour=DAY_STARTS_HOUR, minute=0, second=0, microsecond=0)
+    start = local.replace(hour=day_starts.hour, minute=day_starts.minute, second=0, microsecond=0)
     if start > local:
         start -= timedelta(days=1)
     return int(start.timestamp() * 1000)
