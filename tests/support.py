@@ -260,3 +260,25 @@ class Terminal:
     async def table(self, tid: str, status: str, timeout: float = 10) -> dict[str, Any]:
         await self.wait(lambda: self.tables.get(tid, {}).get("status") == status, timeout)
         return self.tables[tid]
+
+
+def post(daemon: Daemon, path: str, body: dict[str, Any]) -> Any:
+    """A staff write to the daemon's API; its JSON answer."""
+    req = urllib.request.Request(
+        f"{daemon.url}{path}",
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {STAFF_TOKEN}", "Content-Type": "application/json"},
+        method="POST",
+    )
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        return json.loads(resp.read())
+
+
+async def wait_for(check: Any, what: str) -> Any:
+    """Poll a condition read over HTTP or MQTT (the deadline only stops a hung test)."""
+    for _ in range(200):
+        got = check()
+        if got:
+            return got
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never happened: {what}")

@@ -6,40 +6,17 @@ pages the party."""
 from __future__ import annotations
 
 import asyncio
-import json
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import pytest
-from support import STAFF_TOKEN, Daemon, Terminal
+from support import Daemon, Terminal, post, wait_for
 
 from floorlink.daemon.broker import EmbeddedBroker
 from floorlink.drivers.pagers import Page
 from floorlink.drivers.pty_transmitter import PtyTransmitter
 
 REPAGE_MINUTES = 0.02  # 1.2 s: a stale re-page would come quickly
-
-
-def post(daemon: Daemon, path: str, body: dict[str, Any]) -> Any:
-    req = urllib.request.Request(
-        f"{daemon.url}{path}",
-        data=json.dumps(body).encode(),
-        headers={"Authorization": f"Bearer {STAFF_TOKEN}", "Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(req, timeout=5) as resp:
-        return json.loads(resp.read())
-
-
-async def wait_for(check: Any, what: str) -> Any:
-    """Poll a condition over HTTP (the deadline only stops a hung test)."""
-    for _ in range(200):
-        got = check()
-        if got:
-            return got
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"never happened: {what}")
 
 
 @pytest.fixture

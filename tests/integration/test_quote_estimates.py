@@ -3,26 +3,12 @@ changes it on `floorlink/v1/waitlist` and in the API, while its quote stays as i
 
 from __future__ import annotations
 
-import json
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-from support import STAFF_TOKEN, Daemon, Terminal
+from support import Daemon, Terminal, post
 
 from floorlink.daemon.broker import EmbeddedBroker
-
-
-def post(daemon: Daemon, path: str, body: dict[str, Any]) -> Any:
-    req = urllib.request.Request(
-        f"{daemon.url}{path}",
-        data=json.dumps(body).encode(),
-        headers={"Authorization": f"Bearer {STAFF_TOKEN}", "Content-Type": "application/json"},
-        method="POST",
-    )
-    with urllib.request.urlopen(req, timeout=5) as resp:
-        return json.loads(resp.read())
 
 
 def ago(minutes: float) -> str:
