@@ -20,11 +20,11 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from floorlink.daemon.closed_checks import ClosedChecksPart
+from floorlink.daemon.core.closed_checks import ClosedChecksPart
 from floorlink.daemon.core.floor import TableSpec
+from floorlink.daemon.core.quotes import TableView
 from floorlink.daemon.core.state import Input, State
-from floorlink.paging.quotes import TableView
-from floorlink.paging.waitlist import PagingRules, WaitlistPart, accuracy
+from floorlink.daemon.core.waitlist import PagingRules, WaitlistPart, accuracy
 
 MIN = 60_000
 TZ = ZoneInfo("America/Los_Angeles")

@@ -12,8 +12,8 @@ import structlog
 from floorlink.bridge.provider import ProviderContext, ProviderFactory, ReservationProvider
 from floorlink.bridge.pull import Puller
 from floorlink.bridge.push import Pusher
-from floorlink.bridge.reservations import ReservationsPart
 from floorlink.daemon import metrics
+from floorlink.daemon.core.reservations import ReservationsPart
 from floorlink.daemon.core.state import State
 from floorlink.daemon.engine import Engine
 from floorlink.daemon.plugins import RESERVATION_PROVIDERS, Plugin

@@ -20,20 +20,35 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from floorlink.bridge.reservations import (
+from floorlink.bridge.service import CloudBridge
+from floorlink.daemon import metrics, topics
+from floorlink.daemon.clock import AliveMark, BoxClock
+from floorlink.daemon.component import Health, Supervisor, TaskComponent
+from floorlink.daemon.core.closed_checks import ClosedChecksPart
+from floorlink.daemon.core.floor import STATUSES, TableSpec
+from floorlink.daemon.core.quotes import TableView
+from floorlink.daemon.core.reservations import (
     ReservationsPart,
     conflicts_view,
     guest_payload,
     link_stats,
 )
-from floorlink.bridge.reservations import next_due as reservations_due
-from floorlink.bridge.service import CloudBridge
-from floorlink.daemon import metrics, topics
-from floorlink.daemon.clock import AliveMark, BoxClock
-from floorlink.daemon.closed_checks import ClosedChecksPart
-from floorlink.daemon.component import Health, Supervisor, TaskComponent
-from floorlink.daemon.core.floor import STATUSES, TableSpec
+from floorlink.daemon.core.reservations import next_due as reservations_due
+from floorlink.daemon.core.servers import (
+    SERVER_RE,
+    ServersPart,
+    assignments,
+    covers_tonight,
+    tonight_starts,
+)
 from floorlink.daemon.core.state import Input, Outcome, State
+from floorlink.daemon.core.waitlist import (
+    PagingRules,
+    WaitlistPart,
+    next_due,
+    page_stands,
+    quote_accuracy,
+)
 from floorlink.daemon.engine import Committed, Engine, RejectInput
 from floorlink.daemon.janitor import IntegrityWatch, StoreJanitor
 from floorlink.daemon.live_views import (
@@ -45,13 +60,6 @@ from floorlink.daemon.live_views import (
 from floorlink.daemon.logs import Throttle
 from floorlink.daemon.plugins import PAGER_PROTOCOLS
 from floorlink.daemon.reserve import SpaceReserve
-from floorlink.daemon.servers import (
-    SERVER_RE,
-    ServersPart,
-    assignments,
-    covers_tonight,
-    tonight_starts,
-)
 from floorlink.daemon.service import (
     JSON,
     AddToWaitlist,
@@ -80,15 +88,7 @@ from floorlink.daemon.terminals import (
 from floorlink.daemon.version import version
 from floorlink.drivers.mqtt import BrokerLink, BrokerSettings, Received
 from floorlink.drivers.pos import TERMINAL_RE, PosRejected, parse_pos_event
-from floorlink.paging.quotes import TableView
 from floorlink.paging.sender import PagerComponent, PagerSender, Transport, make_transport
-from floorlink.paging.waitlist import (
-    PagingRules,
-    WaitlistPart,
-    next_due,
-    page_stands,
-    quote_accuracy,
-)
 
 if TYPE_CHECKING:
     from floorlink.daemon.config import Config

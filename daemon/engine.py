@@ -31,7 +31,7 @@ from typing import Any, TypeVar
 import structlog
 
 from floorlink.daemon import metrics
-from floorlink.daemon.closed_checks import fold_rows, take_rows
+from floorlink.daemon.core.closed_checks import fold_rows, take_rows
 from floorlink.daemon.core.state import Input, Outcome, State
 from floorlink.daemon.core.text import safe_text, storable
 from floorlink.daemon.reserve import SpaceReserve

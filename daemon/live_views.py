@@ -15,10 +15,10 @@ from dataclasses import dataclass, fields, replace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from floorlink.bridge.reservations import ACTIVE, ReservationsPart, upcoming_view
 from floorlink.daemon.core.floor import CheckFacts, Floor, TableState
-from floorlink.paging.quotes import TurnTimes
-from floorlink.paging.waitlist import Entry, WaitlistPart, waitlist_view
+from floorlink.daemon.core.quotes import TurnTimes
+from floorlink.daemon.core.reservations import ACTIVE, ReservationsPart, upcoming_view
+from floorlink.daemon.core.waitlist import Entry, WaitlistPart, waitlist_view
 
 
 @dataclass(frozen=True)

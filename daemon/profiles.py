@@ -1,7 +1,7 @@
 """Guest profiles: one per guest, from the reservations, linked to the checks they paid.
 
 Built deterministically from what the log already holds: the reservations part's reservations
-and reservation -> check links (bridge/reservations.py) and the closed-checks projection. The
+and reservation -> check links (daemon/core/reservations.py) and the closed-checks projection. The
 same log gives the same profiles, so they are a projection like closed_checks, not a second
 source of truth. Guests are matched by phone normalised to E.164 with `phonenumbers` (from the
 site's country) and by email (lower-cased); reservations that share either are one guest. The

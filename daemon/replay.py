@@ -7,7 +7,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from floorlink.daemon.app import build_state
-from floorlink.daemon.closed_checks import rows_of
+from floorlink.daemon.core.closed_checks import rows_of
 from floorlink.daemon.store import Store, dumps
 
 if TYPE_CHECKING:

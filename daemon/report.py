@@ -1,7 +1,7 @@
 """`floorlink report`: a service day (or a range of them) from the closed-checks projection.
 
-The rows are the floor's own view of each ended check (daemon/closed_checks.py), written with the
-events, so every report agrees with what the floor showed whatever order a check's events came
+The rows are the floor's own view of each ended check (daemon/core/closed_checks.py), written with
+the events, so every report agrees with what the floor showed whatever order a check's events came
 in; nothing here folds check events. Read-only over the store with sqlite-utils (the same library
 gives the IT person `sqlite-utils rows /var/lib/floorlink/floorlink.db closed_checks` for ad-hoc
 questions). A store the daemon has not migrated yet is read by folding its log through the same
@@ -24,9 +24,9 @@ from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
-from floorlink.daemon.closed_checks import Row, rows_of
+from floorlink.daemon.core.closed_checks import Row, rows_of
+from floorlink.daemon.core.waitlist import accuracy
 from floorlink.daemon.store import _JSON_COLUMNS, CHECK_COLUMNS, Store
-from floorlink.paging.waitlist import accuracy
 
 if TYPE_CHECKING:
     from floorlink.daemon.config import Config

@@ -7,7 +7,8 @@ restarts it on a state rebuilt from the log, rather than carrying on with a log 
 
 The schema is the files in daemon/schema/ (NNNN_name.sql), applied in order with a version table;
 stores made before that table are read by their `PRAGMA user_version`. Beside the log it keeps the
-closed-checks projection (daemon/closed_checks.py), written in the same transaction as its events.
+closed-checks projection (daemon/core/closed_checks.py), written in the same transaction as its
+events.
 Pruning (settled outbox rows, old snapshots, dead letters) runs from daemon/janitor.py, never on
 the hot path; a `.clean` mark left by a clean close lets the next open skip the full-file check.
 """

@@ -27,13 +27,13 @@ import structlog
 from floorlink.daemon import metrics
 from floorlink.daemon.component import Component, Health
 from floorlink.daemon.core.state import Input
+from floorlink.daemon.core.waitlist import WaitlistPart, page_stands
 from floorlink.daemon.engine import Committed, Engine
 from floorlink.daemon.store import OutboxRow
 from floorlink.drivers.pagers import Page, PagerProtocol
 from floorlink.drivers.pagers.base import Answer, Delivery
 from floorlink.drivers.pagers.link import SerialLink
 from floorlink.drivers.serial_port import PortUnavailable, SerialPort
-from floorlink.paging.waitlist import WaitlistPart, page_stands
 
 log = structlog.get_logger(__name__)
 

@@ -4,7 +4,7 @@ computed here from the generator's own records, not by the report code.
 Seven tables in three sections, three servers, two seatings a night plus a late table that pays
 after midnight (it belongs to the night before), the occasional void, course fire times, a
 night the clocks go back (America/New_York, 2026-11-01). Projection rows are what the floor
-writes for each ended check (daemon/closed_checks.py)."""
+writes for each ended check (daemon/core/closed_checks.py)."""
 
 from __future__ import annotations
 

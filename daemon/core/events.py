@@ -416,7 +416,7 @@ class WaitlistDelivery(Body):
 @dataclass(frozen=True, slots=True)
 class HostAssigned(Body):
     """The host assigns a server to tables and sections for the shift (checked and expanded by
-    the servers part, daemon/servers.py); both lists empty ends the server's assignment."""
+    the servers part, daemon/core/servers.py); both lists empty ends the server's assignment."""
 
     TYPE = "host.assigned"
     GROUP = "servers"

@@ -10,15 +10,15 @@ import pytest
 from helpers import MIN, T0
 from test_reservations import Box, new_state, res
 
-from floorlink.bridge.reservations import (
+from floorlink.daemon.app import status_for
+from floorlink.daemon.config import ConfigError, parse_config
+from floorlink.daemon.core.reservations import (
     LINK_THRESHOLD,
     link_confidence,
     link_stats,
     next_due,
     upcoming_view,
 )
-from floorlink.daemon.app import status_for
-from floorlink.daemon.config import ConfigError, parse_config
 from floorlink.daemon.names import TableNames, fold
 
 

@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from test_reservations import Box, res
 
-from floorlink.bridge import reservations
 from floorlink.bridge.client import Page
+from floorlink.daemon.core import reservations
 
 
 def test_past_reservations_are_forgotten() -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 from helpers import MIN, SPECS, T0, TZ
 
-from floorlink.bridge.reservations import (
+from floorlink.daemon.core.reservations import (
     ReservationsPart,
     conflicts_view,
     guest_payload,

@@ -18,7 +18,6 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from floorlink.bridge.reservations import ReservationsPart
 from floorlink.daemon.core.events import (
     COMMANDS,
     EVENTS,
@@ -27,11 +26,12 @@ from floorlink.daemon.core.events import (
     POS_EVENTS,
     commands_of,
 )
+from floorlink.daemon.core.quotes import TableView
 from floorlink.daemon.core.reasons import REASONS
+from floorlink.daemon.core.reservations import ReservationsPart
 from floorlink.daemon.core.state import Event, Input, State
 from floorlink.daemon.core.timeutil import format_ms
-from floorlink.paging.quotes import TableView
-from floorlink.paging.waitlist import WaitlistPart
+from floorlink.daemon.core.waitlist import WaitlistPart
 
 TABLES = [s.id for s in SPECS]
 VIEWS = tuple(TableView(s.id, s.seats) for s in SPECS)

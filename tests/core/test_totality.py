@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from helpers import MIN, SPECS, T0, TZ, Feed
 
-from floorlink.bridge.reservations import ReservationsPart
 from floorlink.daemon.app import REASON_STATUS, status_for
 from floorlink.daemon.core.events import (
     COMMANDS,
@@ -23,14 +22,15 @@ from floorlink.daemon.core.events import (
     HostSeated,
     upcast,
 )
+from floorlink.daemon.core.quotes import TableView
 from floorlink.daemon.core.reasons import REASONS
+from floorlink.daemon.core.reservations import ReservationsPart
 from floorlink.daemon.core.state import Event, Input, Outcome, State
 from floorlink.daemon.core.timeutil import format_ms
+from floorlink.daemon.core.waitlist import WaitlistPart
 from floorlink.daemon.engine import Engine
 from floorlink.daemon.store import Store, Written
 from floorlink.drivers.pos import REQUIRED
-from floorlink.paging.quotes import TableView
-from floorlink.paging.waitlist import WaitlistPart
 
 
 def full_state() -> State:

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 from test_profiles import NIGHT, _config, _serve
 
-from floorlink.bridge.reservations import ReservationsPart, guest_payload
 from floorlink.daemon import privacy, profiles
 from floorlink.daemon.app import build_state
 from floorlink.daemon.cli import main
+from floorlink.daemon.core.reservations import ReservationsPart, guest_payload
 from floorlink.daemon.replay import replay_and_compare
 from floorlink.daemon.report import load_period
 from floorlink.daemon.store import Store

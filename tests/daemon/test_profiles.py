@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from floorlink.bridge.reservations import ReservationsPart, guest_payload
 from floorlink.daemon import profiles
 from floorlink.daemon.app import build_state
 from floorlink.daemon.cli import main
 from floorlink.daemon.config import Config, parse_config
+from floorlink.daemon.core.reservations import ReservationsPart, guest_payload
 from floorlink.daemon.core.state import Input
 from floorlink.daemon.engine import Engine
 from floorlink.daemon.store import Store

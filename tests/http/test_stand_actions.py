@@ -27,12 +27,12 @@ from floorlink.daemon.api_models import Terminal as Terminal_
 from floorlink.daemon.app import App
 from floorlink.daemon.broker import EmbeddedBroker, free_port
 from floorlink.daemon.config import load_config
+from floorlink.daemon.core.quotes import MIN_MS
 from floorlink.daemon.core.timeutil import format_ms
 from floorlink.daemon.engine import now_ms
 from floorlink.daemon.http import HttpSettings, make_app
 from floorlink.drivers.pagers import Page
 from floorlink.drivers.pty_transmitter import PtyTransmitter
-from floorlink.paging.quotes import MIN_MS
 
 
 async def serve(app: App) -> Client:

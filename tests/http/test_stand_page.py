@@ -21,13 +21,13 @@ from thread_server import ThreadServer
 from floorlink.daemon.app import App
 from floorlink.daemon.broker import EmbeddedBroker, free_port
 from floorlink.daemon.config import load_config
+from floorlink.daemon.core.quotes import MIN_MS
 from floorlink.daemon.core.timeutil import format_ms
 from floorlink.daemon.engine import now_ms
 from floorlink.daemon.http import HttpSettings, make_app, runner_options
 from floorlink.drivers import serial_port
 from floorlink.drivers.pagers import Page as PagerPage
 from floorlink.drivers.pty_transmitter import PtyTransmitter
-from floorlink.paging.quotes import MIN_MS
 
 TOKEN = "staff-token-for-the-stand"
 SMALL_TEXT = (

@@ -20,8 +20,8 @@ from floorlink.daemon.app import App
 from floorlink.daemon.broker import EmbeddedBroker, free_port
 from floorlink.daemon.config import load_config
 from floorlink.daemon.core.state import Input
+from floorlink.daemon.core.waitlist import REPAGE_SPACING_MS, WaitlistPart, next_due
 from floorlink.daemon.service import AddToWaitlist, PageParty
-from floorlink.paging.waitlist import REPAGE_SPACING_MS, WaitlistPart, next_due
 
 MIN = 60_000
 HOUR = 60 * MIN

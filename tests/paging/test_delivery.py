@@ -17,16 +17,16 @@ from helpers import MIN, SPECS, TZ
 
 from floorlink.daemon import metrics
 from floorlink.daemon.app import status_for
+from floorlink.daemon.core.quotes import TableView
 from floorlink.daemon.core.state import Input, State
+from floorlink.daemon.core.waitlist import Entry, PagingRules, WaitlistPart
 from floorlink.daemon.engine import Committed, Engine, now_ms
 from floorlink.daemon.store import Store
 from floorlink.drivers import serial_port
 from floorlink.drivers.pagers import make_protocol
 from floorlink.drivers.pty_transmitter import PtyTransmitter
 from floorlink.paging import sender as sender_module
-from floorlink.paging.quotes import TableView
 from floorlink.paging.sender import PagerComponent, PagerSender, make_transport
-from floorlink.paging.waitlist import Entry, PagingRules, WaitlistPart
 
 TABLES = tuple(TableView(s.id, s.seats) for s in SPECS)
 
@@ -338,7 +338,7 @@ async def test_the_modem_unplugged_mid_send_then_the_text_goes_once_back(
 
 
 def test_delivery_steps_are_logged_folded_and_kept_off_the_cloud() -> None:
-    from floorlink.bridge.reservations import ReservationsPart
+    from floorlink.daemon.core.reservations import ReservationsPart
 
     wl = WaitlistPart(TABLES, TZ, PagingRules())
     state = State(SPECS, TZ, True, [wl, ReservationsPart(TZ, 30)])

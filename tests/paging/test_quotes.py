@@ -11,9 +11,8 @@ from helpers import MIN, SPECS, T0, TZ
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from floorlink.daemon.closed_checks import ClosedChecksPart
-from floorlink.daemon.core.state import Input, State
-from floorlink.paging.quotes import (
+from floorlink.daemon.core.closed_checks import ClosedChecksPart
+from floorlink.daemon.core.quotes import (
     DEFAULT_TURN,
     LogNormal,
     Open,
@@ -23,7 +22,8 @@ from floorlink.paging.quotes import (
     fit_buckets,
     fit_censored,
 )
-from floorlink.paging.waitlist import WaitlistPart, estimates
+from floorlink.daemon.core.state import Input, State
+from floorlink.daemon.core.waitlist import WaitlistPart, estimates
 
 TABLES = tuple(TableView(s.id, s.seats) for s in SPECS)  # 1:4, 2:2, 3:6, 12:4
 FLAT = LogNormal(0.0, 1.0)

@@ -13,16 +13,16 @@ from typing import Any
 import pytest
 from helpers import MIN, SPECS, TZ
 
+from floorlink.daemon.core.quotes import TableView
 from floorlink.daemon.core.state import Effect, Input, State
+from floorlink.daemon.core.waitlist import PagingRules, WaitlistPart
 from floorlink.daemon.engine import Committed, Engine, now_ms
 from floorlink.daemon.store import Store, Written
 from floorlink.drivers import serial_port
 from floorlink.drivers.pagers import Page, make_protocol
 from floorlink.drivers.pty_transmitter import PtyTransmitter
 from floorlink.drivers.serial_port import SerialPort
-from floorlink.paging.quotes import TableView
 from floorlink.paging.sender import PagerSender
-from floorlink.paging.waitlist import PagingRules, WaitlistPart
 
 TABLES = tuple(TableView(s.id, s.seats) for s in SPECS)  # 1:4, 2:2, 3:6, 12:4
 PROTOCOL = make_protocol("lrs", restaurant_id=1, system_id=2)

@@ -8,9 +8,9 @@ from typing import Any
 
 from helpers import MIN, SPECS, T0, TZ
 
+from floorlink.daemon.core.quotes import TableView
 from floorlink.daemon.core.state import Event, Input, Outcome, State
-from floorlink.paging.quotes import TableView
-from floorlink.paging.waitlist import (
+from floorlink.daemon.core.waitlist import (
     PagingRules,
     WaitlistPart,
     next_due,

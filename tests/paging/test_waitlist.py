@@ -10,10 +10,10 @@ import pytest
 from helpers import MIN, SPECS, T0, TZ, Feed
 
 from floorlink.daemon.app import status_for
-from floorlink.daemon.closed_checks import ClosedChecksPart
+from floorlink.daemon.core.closed_checks import ClosedChecksPart
+from floorlink.daemon.core.quotes import TableView, TurnTimes, fit
 from floorlink.daemon.core.state import Event, Input, Outcome, State
-from floorlink.paging.quotes import TableView, TurnTimes, fit
-from floorlink.paging.waitlist import (
+from floorlink.daemon.core.waitlist import (
     PagingRules,
     WaitlistPart,
     next_due,

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from store_helpers import MIN, config_for
 
 from floorlink.daemon.app import build_state
-from floorlink.daemon.closed_checks import rows_of, take_rows
+from floorlink.daemon.core.closed_checks import rows_of, take_rows
 from floorlink.daemon.core.state import Event, Input, State
 from floorlink.daemon.engine import Engine
 from floorlink.daemon.replay import replay_and_compare

@@ -12,7 +12,7 @@ from old_schema import make_old_store
 from store_helpers import T0, config_for
 
 from floorlink.daemon.app import build_state
-from floorlink.daemon.closed_checks import rows_of
+from floorlink.daemon.core.closed_checks import rows_of
 from floorlink.daemon.engine import Engine
 from floorlink.daemon.replay import replay_and_compare
 from floorlink.daemon.store import Store, StoreError, migrations

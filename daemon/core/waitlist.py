@@ -23,10 +23,7 @@ from zoneinfo import ZoneInfo
 
 from floorlink.daemon.core import events as ev
 from floorlink.daemon.core.events import HostSeated, WaitlistPage, input_class, is_command
-from floorlink.daemon.core.reasons import Rejected
-from floorlink.daemon.core.state import Event, Input, decide_table
-from floorlink.daemon.core.timeutil import format_ms
-from floorlink.paging.quotes import (
+from floorlink.daemon.core.quotes import (
     MIN_MS,
     Ahead,
     Model,
@@ -39,6 +36,9 @@ from floorlink.paging.quotes import (
     quote_minutes,
     seat_times,
 )
+from floorlink.daemon.core.reasons import Rejected
+from floorlink.daemon.core.state import Event, Input, decide_table
+from floorlink.daemon.core.timeutil import format_ms
 
 if TYPE_CHECKING:
     from floorlink.daemon.core.floor import CheckFacts, Floor, TableState
@@ -416,7 +416,7 @@ class WaitlistPart:
         self._forget(event.at)
 
     def learn(self, row: Mapping[str, Any]) -> None:
-        """Turn times from the closed-checks projection (daemon/closed_checks.py), which calls
+        """Turn times from the closed-checks projection (daemon/core/closed_checks.py), which calls
         this during the fold with a check's row after each of its events: the latest row of a
         paid check replaces the earlier one, so the order its events came in does not matter.
         The waitlist folds no check event itself."""
