@@ -28,6 +28,30 @@ PARAMS: dict[Param, tuple[str, str]] = {
 WRITE_ERRORS = (400, 401, 404, 408, 409, 413, 422, 500, 501, 503)
 PIN_ERRORS = (400, 401, 404, 408, 413, 422, 429)
 
+#: The HTTP status of each refusal reason (core/reasons.py): the core carries no HTTP status.
+REASON_STATUS: dict[str, int] = {
+    "unknown_table": 404,
+    "unknown_section": 404,
+    "unknown_entry": 404,
+    "unknown_reservation": 404,
+    "unknown_check": 404,
+    "not_linked": 404,
+    "unknown_type": 422,
+    "missing_field": 422,
+    "bad_field": 422,
+    "invalid_input": 422,
+    "wrong_status": 409,
+    "party_too_large": 409,
+    "nothing_due": 409,
+    "not_stored": 500,
+    "store_full": 503,
+}
+
+
+def status_for(reason: str | None) -> int:
+    """The HTTP status a refusal with this reason is answered with."""
+    return REASON_STATUS.get(reason or "", 409)
+
 
 @dataclass(frozen=True, slots=True)
 class Route:

@@ -115,9 +115,9 @@ async def test_the_host_stand_hears_when_time_alone_changes_the_upcoming_reserva
         kind, payload = await asyncio.wait_for(first, 10)  # the commit's own broadcast
         assert (kind, payload) == ("reservations", [])
         last = app.reservations()
-        assert app._roll_once(last) == []  # nothing moved: nothing sent
+        assert app.publisher.roll_once(last) == []  # nothing moved: nothing sent
         clock.now = tomorrow - 2 * 3600 * 1000
-        rolled = app._roll_once(last)
+        rolled = app.publisher.roll_once(last)
         kind, payload = await asyncio.wait_for(anext(stream), 10)
         assert kind == "reservations" and payload == rolled and payload[0]["id"] == "r-1"
         assert "views.clock" in app.supervisor.states  # the component that calls it on a tick

@@ -360,7 +360,7 @@ async def next_of(resp: ClientResponse, kind: str) -> Any:
 
 
 def viewers(floor: App) -> int:
-    return len(floor._live)
+    return floor.stream.viewers
 
 
 async def test_stream_snapshot_then_changes(

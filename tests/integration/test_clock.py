@@ -77,7 +77,7 @@ def entries(app: App) -> dict[str, dict[str, Any]]:
 async def due_in(app: App) -> float:
     """Minutes until the waitlist's next timer, as the daemon computes it."""
     now = app.clock.now()
-    dues = await app.engine.call(app._dues, now)
+    dues = await app.engine.call(app.timers.dues, now)
     assert dues["waitlist.due"] is not None
     return (dues["waitlist.due"] - now) / MIN
 
@@ -87,8 +87,8 @@ async def jump(app: App, wall: Wall, by_ms: int) -> None:
     before = REGISTRY.get_sample_value("floorlink_clock_jumps_total") or 0
     gap = app.clock.check()
     assert gap is not None and abs(gap - by_ms) < 5_000
-    app.clock_jump = {"minutes": round(gap / MIN, 1), "at": app.clock.now()}
-    await app._shift("clock", gap)
+    app.timers.clock_jump = {"minutes": round(gap / MIN, 1), "at": app.clock.now()}
+    await app.timers.shift("clock", gap)
     assert (REGISTRY.get_sample_value("floorlink_clock_jumps_total") or 0) >= before
 
 
