@@ -18,6 +18,7 @@ from floorlink.bridge.errors import CloudError, TransientError
 from floorlink.bridge.provider import ReservationProvider
 from floorlink.daemon import metrics
 from floorlink.daemon.component import Component, Health
+from floorlink.daemon.core import events as ev
 from floorlink.daemon.core.state import Input, State
 from floorlink.daemon.engine import Engine
 
@@ -105,7 +106,7 @@ class Puller(Component):
                 blob = json.dumps(data, sort_keys=True).encode()
                 eid = f"pull:{hashlib.sha256(blob).hexdigest()[:24]}"
                 done = await self.engine.submit(
-                    Input("cloud", eid, "cloud.pulled", self.engine.clock(), data)
+                    Input("cloud", eid, ev.CloudPulled.TYPE, self.engine.clock(), data)
                 )
                 over = int(done.outcome.body.get("over_limit") or 0)
                 if over:

@@ -121,8 +121,8 @@ def _erase_one(
 
 def erase(config: Config, targets: list[profiles.Profile], now_ms: int) -> dict[str, int]:
     """Erase the personal data of `targets` (profiles built from this store's log)."""
-    from floorlink.daemon.app import build_state
     from floorlink.daemon.core.closed_checks import rows_of
+    from floorlink.daemon.parts import build_state
 
     store = Store(config.store.path)
     store.open()

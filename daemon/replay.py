@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from floorlink.daemon.app import build_state
 from floorlink.daemon.core.closed_checks import rows_of
+from floorlink.daemon.parts import build_state
 from floorlink.daemon.store import Store, dumps
 
 if TYPE_CHECKING:

@@ -24,6 +24,7 @@ from zoneinfo import ZoneInfo
 
 import sqlite_utils
 
+from floorlink.daemon.core import events as ev
 from floorlink.daemon.core.closed_checks import Row, rows_of
 from floorlink.daemon.core.waitlist import accuracy
 from floorlink.daemon.store import _JSON_COLUMNS, CHECK_COLUMNS, Store
@@ -88,7 +89,7 @@ def range_rows(config: Config, start: int, end: int) -> list[Row]:
                 row[c] = json.loads(row[c]) if c in row else {}
         return rows
     db.close()
-    from floorlink.daemon.app import build_state
+    from floorlink.daemon.parts import build_state
 
     store = Store(config.store.path)
     store.open_readonly()
@@ -567,9 +568,9 @@ def quote_outcomes(config: Config, start: int, end: int) -> list[tuple[int, int,
         for row in rows:
             data = json.loads(row["data"])
             entry = str(data.get("entry"))
-            if row["type"] == "waitlist.added" and start <= row["at"] < end:
+            if row["type"] == ev.WaitlistAdded.TYPE and start <= row["at"] < end:
                 added[entry] = (row["at"], int(data["party_size"]), int(data["quoted_minutes"]))
-            elif row["type"] == "waitlist.seated" and entry in added:
+            elif row["type"] == ev.WaitlistSeated.TYPE and entry in added:
                 at, size, quoted = added.pop(entry)
                 out.append((at, size, quoted, (row["at"] - at) / MINUTE))
         return out

@@ -29,6 +29,8 @@ from typing import Any
 import aiomqtt
 import structlog
 
+from floorlink.daemon.core import events as ev
+
 log = structlog.get_logger(__name__)
 
 TERMINALS = ("bar", "host-stand", "server-1")
@@ -259,7 +261,7 @@ class Simulator:
         steps = [
             Step(
                 0,
-                "check.opened",
+                ev.CheckOpened.TYPE,
                 {"check": check, "guests": guests, "server": rng.choice(SERVERS)},
             )
         ]
@@ -273,19 +275,21 @@ class Simulator:
                 for name, c, price in DISHES
                 if c == course and rng.random() < 0.7
             ] or [{"name": DISHES[0][0], "qty": 1, "price": DISHES[0][2], "course": "apps"}]
-            steps.append(Step(minute, "check.items_added", {"check": check, "items": items}))
-            steps.append(Step(minute, "check.course_fired", {"check": check, "course": course}))
+            steps.append(Step(minute, ev.CheckItemsAdded.TYPE, {"check": check, "items": items}))
+            steps.append(Step(minute, ev.CheckCourseFired.TYPE, {"check": check, "course": course}))
         minute += rng.uniform(5, 15) * slow
         if rng.random() < 0.05:
-            steps.append(Step(minute, "check.voided", {"check": check}))
+            steps.append(Step(minute, ev.CheckVoided.TYPE, {"check": check}))
             return steps
-        steps.append(Step(minute, "check.printed", {"check": check}))
+        steps.append(Step(minute, ev.CheckPrinted.TYPE, {"check": check}))
         minute += rng.uniform(3, 25)  # some pay at once, some linger over the check
         total = f"{rng.uniform(30, 90) * guests:.2f}"
         tip = f"{float(total) * 0.18:.2f}"
-        steps.append(Step(minute, "check.closed", {"check": check, "total": total, "tip": tip}))
+        steps.append(
+            Step(minute, ev.CheckClosed.TYPE, {"check": check, "total": total, "tip": tip})
+        )
         minute += rng.uniform(10, 16) if rng.random() < 0.1 else rng.uniform(2, 6)
-        steps.append(Step(minute, "table.cleared", {}))
+        steps.append(Step(minute, ev.TableCleared.TYPE, {}))
         return steps
 
     async def _visit(
@@ -308,7 +312,7 @@ class Simulator:
                 opened_ago = step.minute
                 ago = 0.0
             fields = dict(step.fields)
-            if step.type in ("check.opened", "table.cleared"):
+            if step.type in (ev.CheckOpened.TYPE, ev.TableCleared.TYPE):
                 fields["table"] = table
             await self._publish(client, step.type, minutes_ago=ago, **fields)
 
@@ -319,7 +323,12 @@ class Simulator:
         rng = self.rng
         ids = list(self.tables)
         rng.shuffle(ids)
-        stages = ("check.printed", "check.closed", "check.printed", "table.cleared")
+        stages = (
+            ev.CheckPrinted.TYPE,
+            ev.CheckClosed.TYPE,
+            ev.CheckPrinted.TYPE,
+            ev.TableCleared.TYPE,
+        )
         for n, table in enumerate(ids):
             steps = self._timeline(max(1, min(self.tables[table], rng.choice((2, 2, 3, 4, 5)))))
             # Every stage on the floor: seated, check dropped (printed), bussing (closed).

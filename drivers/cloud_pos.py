@@ -26,6 +26,7 @@ from pydantic import Field
 from floorlink.bridge.errors import CloudError, TransientError
 from floorlink.daemon import metrics
 from floorlink.daemon.component import Component, Health
+from floorlink.daemon.core import events as ev
 from floorlink.daemon.core.state import Input
 from floorlink.daemon.engine import RejectInput
 from floorlink.daemon.plugins import Options
@@ -143,4 +144,4 @@ class CloudPosSource(Component):
             log.warning("cloud POS record rejected", source=self.source, key=key, reason=reason)
         if count_only:
             return None
-        return RejectInput(self.source, key, "check.opened", reason)
+        return RejectInput(self.source, key, ev.CheckOpened.TYPE, reason)

@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from floorlink.daemon.core import events as ev
 from floorlink.drivers.escpos import Document
 from floorlink.drivers.pos import REQUIRED, PosEvent
 
@@ -233,24 +234,28 @@ def to_events(
             opened["guests"] = int(rec.fields["guests"])
         if "server" in rec.fields:
             opened["server"] = rec.fields["server"][:64]
-        out.append(Planned(f"{digest}:opened", "check.opened", opened))
+        out.append(Planned(f"{digest}:opened", ev.CheckOpened.TYPE, opened))
     elif table is not None and seen_table != table:
         out.append(
-            Planned(f"{digest}:moved", "check.transferred", {"check": check, "table": table})
+            Planned(f"{digest}:moved", ev.CheckTransferred.TYPE, {"check": check, "table": table})
         )
     if rec.kind == "kitchen":
         if rec.items:
             items = [dict(i) for i in rec.items]
             out.append(
-                Planned(f"{digest}:items", "check.items_added", {"check": check, "items": items})
+                Planned(
+                    f"{digest}:items", ev.CheckItemsAdded.TYPE, {"check": check, "items": items}
+                )
             )
         course = _course(rec, layout)
         if course is not None:
-            out.append(Planned(digest, "check.course_fired", {"check": check, "course": course}))
+            out.append(
+                Planned(digest, ev.CheckCourseFired.TYPE, {"check": check, "course": course})
+            )
         elif not rec.items:
             raise NotAnEvent("a kitchen ticket with no course and no items")
     elif rec.kind == "check":
-        out.append(Planned(digest, "check.printed", {"check": check}))
+        out.append(Planned(digest, ev.CheckPrinted.TYPE, {"check": check}))
     elif rec.kind == "receipt":
         total = rec.fields.get("total") or rec.fields.get("subtotal")
         if total is None:
@@ -258,9 +263,9 @@ def to_events(
         data: dict[str, Any] = {"check": check, "total": total}
         if "tip" in rec.fields:
             data["tip"] = rec.fields["tip"]
-        out.append(Planned(digest, "check.closed", data))
+        out.append(Planned(digest, ev.CheckClosed.TYPE, data))
     elif rec.kind == "void":
-        out.append(Planned(digest, "check.voided", {"check": check}))
+        out.append(Planned(digest, ev.CheckVoided.TYPE, {"check": check}))
     for planned in out:
         _validate(planned)
     return out

@@ -26,6 +26,7 @@ from pydantic import Field, SecretStr, field_validator
 
 from floorlink.bridge.errors import TransientError
 from floorlink.bridge.vendor_http import VendorHttp
+from floorlink.daemon.core import events as ev
 from floorlink.daemon.core.state import Input
 from floorlink.daemon.core.timeutil import parse_rfc3339
 from floorlink.daemon.engine import RejectInput
@@ -137,11 +138,13 @@ class SquareSource(CloudPosSource):
             return ([rejected] if rejected else []), updated
         src = self.source
         out: list[Input | RejectInput] = [
-            Input(src, f"{oid}:opened", "check.opened", created, {"check": oid, "table": table}),
+            Input(
+                src, f"{oid}:opened", ev.CheckOpened.TYPE, created, {"check": oid, "table": table}
+            ),
             Input(
                 src,
                 f"{oid}:v{version}:at:{table}",
-                "check.transferred",
+                ev.CheckTransferred.TYPE,
                 updated,
                 {"check": oid, "table": table},
             ),
@@ -154,7 +157,7 @@ class SquareSource(CloudPosSource):
                     Input(
                         src,
                         f"{oid}:item:{uid}",
-                        "check.items_added",
+                        ev.CheckItemsAdded.TYPE,
                         updated,
                         {"check": oid, "items": [entry]},
                     )
@@ -172,9 +175,9 @@ class SquareSource(CloudPosSource):
             tip = money((order.get("total_tip_money") or {}).get("amount"))
             if tip is not None:
                 data["tip"] = tip
-            out.append(Input(src, f"{oid}:closed", "check.closed", closed, data))
+            out.append(Input(src, f"{oid}:closed", ev.CheckClosed.TYPE, closed, data))
         elif state == "CANCELED":
-            out.append(Input(src, f"{oid}:voided", "check.voided", updated, {"check": oid}))
+            out.append(Input(src, f"{oid}:voided", ev.CheckVoided.TYPE, updated, {"check": oid}))
         return out, updated
 
 

@@ -30,6 +30,7 @@ from pydantic import Field, SecretStr
 
 from floorlink.bridge.errors import PermanentError, TransientError
 from floorlink.bridge.vendor_http import VendorHttp
+from floorlink.daemon.core import events as ev
 from floorlink.daemon.core.state import Input
 from floorlink.daemon.core.timeutil import parse_rfc3339
 from floorlink.daemon.engine import RejectInput
@@ -213,14 +214,18 @@ class ToastSource(CloudPosSource):
         if server is not None:
             opened_data["server"] = server[:64]
         out: list[Input | RejectInput] = [
-            Input(src, f"{cg}:opened", "check.opened", opened, opened_data),
+            Input(src, f"{cg}:opened", ev.CheckOpened.TYPE, opened, opened_data),
             Input(
-                src, f"{cg}:m{modified}:at", "check.transferred", modified, {**base, "table": table}
+                src,
+                f"{cg}:m{modified}:at",
+                ev.CheckTransferred.TYPE,
+                modified,
+                {**base, "table": table},
             ),
         ]
         if guests is not None:
             data = {**base, "guests": guests}
-            out.append(Input(src, f"{cg}:m{modified}:guests", "check.updated", modified, data))
+            out.append(Input(src, f"{cg}:m{modified}:guests", ev.CheckUpdated.TYPE, modified, data))
         fired = False
         for sel in check.get("selections") or []:
             if (
@@ -243,16 +248,16 @@ class ToastSource(CloudPosSource):
                 Input(
                     src,
                     f"{sel['guid'][:40]}:item",
-                    "check.items_added",
+                    ev.CheckItemsAdded.TYPE,
                     modified,
                     {**base, "items": [item]},
                 )
             )
         if fired:
             data = {**base, "course": "entrees"}
-            out.append(Input(src, f"{cg}:fired", "check.course_fired", modified, data))
+            out.append(Input(src, f"{cg}:fired", ev.CheckCourseFired.TYPE, modified, data))
         if order.get("voided") or check.get("voided"):
-            out.append(Input(src, f"{cg}:voided", "check.voided", modified, base))
+            out.append(Input(src, f"{cg}:voided", ev.CheckVoided.TYPE, modified, base))
         elif check.get("paymentStatus") in ("PAID", "CLOSED"):
             at = _ms(check.get("paidDate")) or _ms(order.get("paidDate")) or modified
             total = check.get("totalAmount")
@@ -264,7 +269,7 @@ class ToastSource(CloudPosSource):
             ]
             if tips:
                 data["tip"] = f"{sum(tips):.2f}"
-            out.append(Input(src, f"{cg}:closed", "check.closed", at, data))
+            out.append(Input(src, f"{cg}:closed", ev.CheckClosed.TYPE, at, data))
         return out
 
 

@@ -26,6 +26,7 @@ import structlog
 
 from floorlink.daemon import metrics
 from floorlink.daemon.component import Component, Health
+from floorlink.daemon.core import events as ev
 from floorlink.daemon.core.state import Input
 from floorlink.daemon.core.waitlist import WaitlistPart, page_stands
 from floorlink.daemon.engine import Committed, Engine
@@ -252,7 +253,7 @@ class PagerSender:
                     continue
                 metrics.PAGES.labels("reply").inc()
                 data = {"entry": entry, "answer": message.text.strip()[:20]}
-                inp = Input("sms", uuid.uuid4().hex, "pager.reply", self.clock(), data)
+                inp = Input("sms", uuid.uuid4().hex, ev.PagerReply.TYPE, self.clock(), data)
                 self.engine.submit_nowait(inp).add_done_callback(_log_refusal)
 
     def _entry_for(self, number: str) -> str | None:
@@ -286,7 +287,7 @@ class PagerSender:
         inp = Input(
             "pager",
             uuid.uuid4().hex,
-            "pager.delivery",
+            ev.PagerDelivery.TYPE,
             self.clock(),
             data | {"state": state, "detail": detail, "key": row.key},
         )

@@ -10,7 +10,6 @@ import pytest
 from helpers import MIN, T0
 from test_reservations import Box, new_state, res
 
-from floorlink.daemon.app import status_for
 from floorlink.daemon.config import ConfigError, parse_config
 from floorlink.daemon.core.reservations import (
     LINK_THRESHOLD,
@@ -20,6 +19,7 @@ from floorlink.daemon.core.reservations import (
     upcoming_view,
 )
 from floorlink.daemon.names import TableNames, fold
+from floorlink.daemon.routes import status_for
 
 
 def test_table_names_resolve_ids_and_aliases_without_case_or_punctuation() -> None:

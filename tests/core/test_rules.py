@@ -9,8 +9,8 @@ import pytest
 from helpers import Feed
 
 import floorlink.daemon.core as core_pkg
-from floorlink.daemon.app import status_for
 from floorlink.daemon.core import closed_checks, quotes, reservations, servers, waitlist
+from floorlink.daemon.routes import status_for
 
 
 def test_check_lifecycle() -> None:

@@ -12,7 +12,6 @@ from typing import Any
 import pytest
 from helpers import MIN, SPECS, T0, TZ, Feed
 
-from floorlink.daemon.app import REASON_STATUS, status_for
 from floorlink.daemon.core.events import (
     COMMANDS,
     EVENTS,
@@ -29,6 +28,7 @@ from floorlink.daemon.core.state import Event, Input, Outcome, State
 from floorlink.daemon.core.timeutil import format_ms
 from floorlink.daemon.core.waitlist import WaitlistPart
 from floorlink.daemon.engine import Engine
+from floorlink.daemon.routes import REASON_STATUS, status_for
 from floorlink.daemon.store import Store, Written
 from floorlink.drivers.pos import REQUIRED
 

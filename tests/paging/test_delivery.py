@@ -16,11 +16,11 @@ import pytest
 from helpers import MIN, SPECS, TZ
 
 from floorlink.daemon import metrics
-from floorlink.daemon.app import status_for
 from floorlink.daemon.core.quotes import TableView
 from floorlink.daemon.core.state import Input, State
 from floorlink.daemon.core.waitlist import Entry, PagingRules, WaitlistPart
 from floorlink.daemon.engine import Committed, Engine, now_ms
+from floorlink.daemon.routes import status_for
 from floorlink.daemon.store import Store
 from floorlink.drivers import serial_port
 from floorlink.drivers.pagers import make_protocol

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from helpers import MIN, SPECS, T0, TZ, Feed
 
-from floorlink.daemon.app import status_for
 from floorlink.daemon.core.closed_checks import ClosedChecksPart
 from floorlink.daemon.core.quotes import TableView, TurnTimes, fit
 from floorlink.daemon.core.state import Event, Input, Outcome, State
@@ -20,6 +19,7 @@ from floorlink.daemon.core.waitlist import (
     quote_accuracy,
     waitlist_view,
 )
+from floorlink.daemon.routes import status_for
 
 
 def _samples(part: WaitlistPart) -> dict[str, list[float]]:
