@@ -32,6 +32,7 @@ from floorlink.daemon.core.servers import ServersPart, assignments
 from floorlink.daemon.core.state import State
 from floorlink.daemon.core.waitlist import PagingRules, WaitlistPart, quote_accuracy
 from floorlink.daemon.live_views import reservations_copy, waitlist_copy
+from floorlink.daemon.plugins import PAGER_PROTOCOLS
 
 if TYPE_CHECKING:
     from floorlink.daemon.config import Config
@@ -53,7 +54,7 @@ def build_state(config: Config) -> State:
         max_pages=config.paging.max_pages,
         combine_tables=config.paging.combine_tables,
         alert_type=config.pager.alert_type if config.pager else 1,
-        text_paging=config.pager is not None and config.pager.protocol == "sms",
+        text_paging=config.pager is not None and PAGER_PROTOCOLS.get(config.pager.protocol).texts,
     )
     cloud = bool(config.cloud and config.cloud.url)
     reservations = ReservationsPart(

@@ -34,6 +34,8 @@ class Plugin(Generic[F]):
     options: type[BaseModel]
     factory: F
     summary: str = ""
+    #: A pager protocol that pages phone numbers (text messages) rather than coaster numbers.
+    texts: bool = False
 
 
 class Registry(Generic[F]):

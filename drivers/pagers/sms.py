@@ -389,4 +389,6 @@ def _make(o: SmsOptions) -> SmsProtocol:
     )
 
 
-PLUGIN: Plugin[Any] = Plugin("sms", SmsOptions, _make, "text paging through a GSM modem (AT)")
+PLUGIN: Plugin[Any] = Plugin(
+    "sms", SmsOptions, _make, "text paging through a GSM modem (AT)", texts=True
+)
