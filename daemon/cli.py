@@ -40,6 +40,18 @@ def _load(path: str) -> Config | None:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    from floorlink.daemon.setup_config import check_seed, is_unset
+
+    if is_unset(Path(args.config)):  # a fresh install: `run` serves the setup page
+        problems = check_seed(Path(args.config))
+        for line in problems:
+            print(line)
+        if problems:
+            return 1
+        from floorlink.daemon.setup_mode import describe
+
+        print(describe(Path(args.config)))
+        return 0
     try:
         config = load_config(Path(args.config))
     except ConfigError as exc:
@@ -51,6 +63,12 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from floorlink.daemon.setup_config import is_unset
+
+    if is_unset(Path(args.config)):  # first run: the setup page, then the daemon on its config
+        from floorlink.daemon.setup_mode import serve_setup
+
+        return serve_setup(Path(args.config))
     config = _load(args.config)
     if config is None:
         return EXIT_CONFIG
@@ -71,6 +89,13 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
+    from floorlink.daemon.setup_config import is_unset
+
+    if is_unset(Path(args.config)):
+        from floorlink.daemon.setup_mode import describe
+
+        print(f"WARN  setup       {describe(Path(args.config))}")
+        return 0
     try:
         config = load_config(Path(args.config))
     except ConfigError as exc:

@@ -578,9 +578,18 @@ def make_app(service: FloorService, settings: HttpSettings) -> web.Application:
             app.router.add_get(_aiohttp_path(route), handler)  # HEAD too, wherever GET is
         else:
             app.router.add_route(route.method, _aiohttp_path(route), handler)
+    for path in SETUP_PATHS:  # first-run setup (daemon/setup_mode.py) is over on this box
+        app.router.add_route("*", path, already_set_up)
     static = resources.files("floorlink.daemon") / "static"
     app.router.add_static("/static/", str(static), append_version=False)
     return app
+
+
+SETUP_PATHS = ("/api/v1/setup", "/api/v1/setup/pager-test")
+
+
+async def already_set_up(request: web.Request) -> web.Response:
+    return error(409, "This box is already set up: change it from the host stand or the config.")
 
 
 def runner_options(settings: HttpSettings) -> dict[str, Any]:
