@@ -19,6 +19,7 @@ from floorlink.daemon.logs import configure_logging, register_secret
 from floorlink.daemon.notify import notify, watchdog_interval
 from floorlink.daemon.pairing import Pairings
 from floorlink.daemon.store import StoreError, one_line
+from floorlink.daemon.upgrade import record_started
 
 if TYPE_CHECKING:
     from floorlink.daemon.config import Config
@@ -132,6 +133,7 @@ async def _notify_when_ready(app: App) -> None:
     for systemd to kill the box; a stuck loop, a hung store thread or a dead store is."""
     await app.ready.wait()
     notify("READY=1", "STATUS=serving")
+    record_started(Path(app.config.store.path).parent)  # this version works here (upgrade.py)
     interval = watchdog_interval()
     if interval is None:
         return

@@ -53,7 +53,7 @@ if [ "$action" = uninstall ]; then
         systemctl disable --now floorlink.service floorlink-backup.timer 2>/dev/null || true
     fi
     rm -f "$UNIT_DIR"/floorlink.service "$UNIT_DIR"/floorlink-backup.service \
-        "$UNIT_DIR"/floorlink-backup.timer "$BIN_LINK"
+        "$UNIT_DIR"/floorlink-backup.timer "$UNIT_DIR"/floorlink-rollback.service "$BIN_LINK"
     rm -rf "$PREFIX"
     if systemd_running; then systemctl daemon-reload; fi
     say "removed. To remove everything: rm -rf $ETC $STATE $MOSQ_DIR/conf.d/floorlink.conf"
@@ -139,22 +139,40 @@ trap - ERR
 # ---- config and data --------------------------------------------------------------------
 
 say "config in $ETC"
-if system; then install -d -m 0750 -o root -g floorlink "$ETC"; else mkdir -p "$ETC"; fi
+# 0770 root:floorlink: the setup page (daemon/setup_mode.py) writes the config and its backup here.
+if system; then install -d -m 0770 -o root -g floorlink "$ETC"; else mkdir -p "$ETC"; fi
+# The broker's password file lives in a folder of its own that the daemon may write (mosquitto_passwd
+# writes a temporary file beside it), so terminals can be added from the host stand; the old path
+# stays as a link to it.
+PASSWD_DIR="$MOSQ_DIR/floorlink"
+PASSWD_FILE="$PASSWD_DIR/floorlink.passwd"
 if [ ! -e "$ETC/floorlink.toml" ]; then
+    # A fresh box gets a seed: the broker's credentials, the staff token and the store, and nothing
+    # a restaurant chooses. `floorlink run` serves the setup page until the page has written the
+    # rest (site, staff PIN, tables, pager). There is no default PIN.
     token=$("$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(24))')
     daemon_pw=$("$PYTHON" -c 'import secrets; print(secrets.token_urlsafe(18))')
-    pin=$("$PYTHON" -c 'import secrets; print(f"{secrets.randbelow(10**6):06d}")')
-    sed -e "s|change-this-staff-token|$token|" \
-        -e "s|^staff_pin = \"[0-9]*\"|staff_pin = \"$pin\"|" \
-        -e "s|mqtt://floorlink:change-me@|mqtt://floorlink:$daemon_pw@|" \
-        -e "s|/var/lib/floorlink/floorlink.db|$STATE/floorlink.db|" \
-        "$SRC/config/floorlink.example.toml" > "$ETC/floorlink.toml"
+    cat > "$ETC/floorlink.toml" <<SEED
+# Floorlink on this box, written by systemd/install.sh. Not set up yet: open
+# http://$(hostname):8080/ to name the site and choose its time zone, staff PIN, tables and pager.
+# The setup page keeps what is below and writes the rest (docs/install.md, docs/config.md).
+
+[store]
+path = "$STATE/floorlink.db"
+
+[mqtt]
+url = "mqtt://floorlink:$daemon_pw@127.0.0.1:1883"
+passwd_file = "$PASSWD_FILE"   # POS terminals are added from the host stand's Devices panel
+
+[http]
+listen = "0.0.0.0:8080"
+staff_token = "$token"
+SEED
     if system; then chown root:floorlink "$ETC/floorlink.toml"; fi
     chmod 0640 "$ETC/floorlink.toml"
     new_daemon_pw=$daemon_pw
-    say "wrote $ETC/floorlink.toml with a new staff token and staff PIN $pin (no default PIN)"
-    say "edit the tables and the pager port, then"
-    say "  floorlink check-config --config $ETC/floorlink.toml"
+    say "wrote $ETC/floorlink.toml with a new staff token and broker password (no PIN yet)"
+    say "once it runs, set the box up in the page: http://$(hostname):8080/"
 else
     say "kept the existing $ETC/floorlink.toml"
 fi
@@ -200,17 +218,26 @@ if system; then
         say "replaced $acl (your previous copy is $acl.old)"
     fi
     install -m 0640 -o root -g mosquitto "$SRC/config/mosquitto/floorlink.acl" "$acl"
-    touch "$MOSQ_DIR/floorlink.passwd"
-    chown root:mosquitto "$MOSQ_DIR/floorlink.passwd"
-    chmod 0640 "$MOSQ_DIR/floorlink.passwd"
+    # root:mosquitto as Mosquitto wants its files; group-writable for the daemon, in that group.
+    usermod -a -G mosquitto floorlink
+    install -d -m 0770 -o root -g mosquitto "$PASSWD_DIR"
+    old_passwd="$MOSQ_DIR/floorlink.passwd"
+    if [ -f "$old_passwd" ] && [ ! -L "$old_passwd" ] && [ ! -e "$PASSWD_FILE" ]; then
+        mv "$old_passwd" "$PASSWD_FILE"   # an install from before the folder: its terminals kept
+    fi
+    touch "$PASSWD_FILE"
+    chown root:mosquitto "$PASSWD_FILE"
+    chmod 0660 "$PASSWD_FILE"
+    ln -sfn floorlink/floorlink.passwd "$old_passwd"
     if [ -n "${new_daemon_pw:-}" ]; then
-        mosquitto_passwd -b "$MOSQ_DIR/floorlink.passwd" floorlink "$new_daemon_pw"
+        mosquitto_passwd -b "$PASSWD_FILE" floorlink "$new_daemon_pw"
     fi
 fi
 
-say "systemd units (the daemon, and the nightly backup timer)"
+say "systemd units (the daemon, the nightly backup timer, the rollback on failed starts)"
 mkdir -p "$UNIT_DIR"
-for unit in floorlink.service floorlink-backup.service floorlink-backup.timer; do
+for unit in floorlink.service floorlink-backup.service floorlink-backup.timer \
+    floorlink-rollback.service; do
     install -m 0644 "$SRC/systemd/$unit" "$UNIT_DIR/$unit"
 done
 

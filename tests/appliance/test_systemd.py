@@ -27,6 +27,7 @@ def local_copy(unit: Path, tmp_path: Path) -> Path:
     exe = str(Path(sys.executable).parent / "floorlink")
     for other in (ROOT / "systemd").glob("*.service"):
         text = other.read_text().replace("/opt/floorlink/current/bin/floorlink", exe)
+        text = text.replace("/opt/floorlink/previous/bin/floorlink", exe)
         (tmp_path / other.name).write_text(text.replace("/opt/floorlink/bin/floorlink", exe))
     copy = tmp_path / unit.name
     if unit.suffix != ".service":

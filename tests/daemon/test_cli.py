@@ -146,7 +146,10 @@ def test_list_and_remove_terminals(tmp_path: Path, capsys: pytest.CaptureFixture
 
 def test_doctor_flags_the_default_pin_weak_pins_and_placeholder_secrets(tmp_path: Path) -> None:
     example = load_config(EXAMPLE, {})
-    assert check_pin(example).verdict == "FAIL"
+    assert example.http.staff_pin is None  # the example ships no PIN (the setup page asks)
+    old_default = tmp_path / "old-default.toml"  # the PIN earlier examples shipped
+    old_default.write_text(BASE.replace("[http]\n", '[http]\nstaff_pin = "246813"\n'))
+    assert check_pin(load_config(old_default, {})).verdict == "FAIL"
     secrets = check_secrets(example)
     assert secrets.verdict == "FAIL"
     assert "http.staff_token" in secrets.detail and "mqtt.url" in secrets.detail
