@@ -83,6 +83,7 @@ class HttpSettings:
     pairings: Pairings = field(default_factory=Pairings)
     idle_timeout: float = 15.0  # a connection with no request in progress (aiohttp keep-alive)
     body_timeout: float = 10.0  # a request body that does not arrive
+    store_path: str | None = None  # what POST /api/v1/backup copies (daemon/backup_http.py)
 
 
 def same(given: str, expected: str) -> bool:
@@ -248,6 +249,11 @@ class Api:
         if status.get("degraded"):
             answer["degraded"] = status["degraded"]  # edge parts down: named, yet still 200
         return web.json_response(answer, status=200 if ready else 503)
+
+    async def backup(self, request: web.Request, body: None) -> web.StreamResponse:
+        from floorlink.daemon.backup_http import backup_download
+
+        return await backup_download(request, self.settings.store_path)
 
     async def metrics(self, request: web.Request, body: None) -> web.StreamResponse:
         if self.settings.metrics_handler is not None:

@@ -86,8 +86,11 @@ def _operation(route: Route, open_reads: bool) -> dict[str, Any]:
         ]
     if route.body is not None:
         op["requestBody"] = {"required": route.body_required, **_json(_ref(route.body))}
-    if route.answer is None:
-        ok: dict[str, Any] = {"content": {"text/plain": {"schema": {"type": "string"}}}}
+    if route.answer is None and route.media is not None:
+        binary = {"type": "string", "format": "binary"}
+        ok: dict[str, Any] = {"content": {route.media: {"schema": binary}}}
+    elif route.answer is None:
+        ok = {"content": {"text/plain": {"schema": {"type": "string"}}}}
     else:
         schema = _ref(route.answer)
         ok = _json({"type": "array", "items": schema} if route.many else schema)

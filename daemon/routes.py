@@ -68,6 +68,7 @@ class Route:
     errors: tuple[int, ...] = ()
     param: Param | None = None
     documented: bool = True
+    media: str | None = None  # the answer's media type when it is a file (answer None)
 
 
 def _read(path: str, handler: str, summary: str, answer: type[BaseModel], many: bool) -> Route:
@@ -258,6 +259,15 @@ ROUTES: tuple[Route, ...] = (
         param="terminal",
     ),
     _read("/api/v1/status", "status", "Connections and health, for the banners", m.Status, False),
+    Route(
+        "POST",
+        "/api/v1/backup",
+        "backup",
+        "An online backup of the store (as `floorlink backup`), answered as a file to download",
+        "write",
+        errors=(401, 503),
+        media="application/vnd.sqlite3",
+    ),
     Route(
         "POST",
         "/api/v1/session",

@@ -149,13 +149,23 @@ def test_upgrade_failures_keep_the_old_version_and_rollback_works(
     assert (root / "usr/local/bin/floorlink").resolve() == (
         root / "opt/floorlink/versions/9.0.1/bin/floorlink"
     )
-    for unit in ("floorlink.service", "floorlink-backup.service", "floorlink-backup.timer"):
+    for unit in (
+        "floorlink.service",
+        "floorlink-backup.service",
+        "floorlink-backup.timer",
+        "floorlink-rollback.service",
+    ):
         assert (root / "etc/systemd/system" / unit).is_file()
     written = (root / "etc/floorlink/floorlink.toml").read_text()
-    example_pin = load_config(v1 / "config/floorlink.example.toml", {}).http.staff_pin
-    assert example_pin is not None and example_pin.get_secret_value() not in written
-    assert "staff_pin = " in written and "change-this-staff-token" not in written
-    assert "change-me" not in written
+    # No default PIN anywhere: the example has none, and a fresh box gets a seed (broker
+    # credentials, staff token, store, the broker's password file) and asks for the rest,
+    # the PIN included, in its setup page.
+    assert load_config(v1 / "config/floorlink.example.toml", {}).http.staff_pin is None
+    assert "staff_pin" not in written and "change-this-staff-token" not in written
+    assert "change-me" not in written and "staff_token = " in written
+    assert f'passwd_file = "{root}/etc/mosquitto/floorlink/floorlink.passwd"' in written
+    seed = installed(root, "check-config", "--config", str(root / "etc/floorlink/floorlink.toml"))
+    assert seed.returncode == 0 and "not set up yet" in seed.stdout, seed.stdout + seed.stderr
 
     # The installed version runs, as systemd would run it.
     work = tmp_path / "daemon"

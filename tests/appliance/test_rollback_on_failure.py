@@ -15,6 +15,7 @@ from support import Daemon, wait_for
 from floorlink.daemon.upgrade import STARTED_FILE, record_started, this_version, versions
 
 ROOT = Path(__file__).resolve().parents[2]
+HERE = os.path.realpath(sys.prefix)  # the folder this Python runs from
 
 
 def fake_install(prefix: Path) -> None:
@@ -82,7 +83,7 @@ def test_no_previous_version_is_a_clear_refusal(tmp_path: Path) -> None:
 async def test_the_daemon_records_its_version_once_ready(tmp_path: Path, daemon: Daemon) -> None:
     started = daemon.workdir / STARTED_FILE  # beside the store
     await wait_for(started.exists, "started-version written")
-    assert started.read_text().strip() == this_version() == os.path.realpath(sys.prefix)
+    assert started.read_text().strip() == this_version() == HERE
     record_started(tmp_path / "missing-folder")  # never raises: the store would have failed first
 
 
