@@ -36,6 +36,10 @@ GOOD = {
 Client = TestClient[web.Request, web.Application]
 
 
+def backups(folder: Path) -> list[Path]:
+    return sorted(folder.glob("floorlink.toml.*.bak"))
+
+
 def seed(tmp_path: Path) -> Path:
     path = tmp_path / "floorlink.toml"
     path.write_text(SEED.format(store=tmp_path / "floorlink.db"))
@@ -123,7 +127,7 @@ async def test_setup_refuses_bad_answers_and_writes_nothing(
     assert resp.status in (400, 422), await resp.text()
     assert words.lower() in (await resp.json())["error"].lower()
     assert (tmp_path / "floorlink.toml").read_text() == before
-    assert not list(tmp_path.glob("*.bak"))
+    assert not backups(tmp_path)
 
 
 async def test_setup_once_then_409(client: Callable[[], Client], tmp_path: Path) -> None:
@@ -139,7 +143,7 @@ async def test_setup_once_then_409(client: Callable[[], Client], tmp_path: Path)
     assert (await c.post("/api/v1/setup", json=GOOD)).status == 409
     assert (await c.get("/api/v1/setup")).status == 409
     assert (await c.post("/api/v1/setup/pager-test", json={})).status == 409
-    (backup,) = tmp_path.glob("floorlink.toml.*.bak")
+    (backup,) = backups(tmp_path)
     assert "[site]" not in backup.read_text()
 
 
