@@ -50,6 +50,9 @@ SETUP_REQUESTS = Counter(
 #: rule's own links, or the pty of `make demo`).
 SERIAL_GLOBS = ("/dev/serial/by-id/*", "/dev/ttyUSB*", "/dev/ttyACM*", "/dev/ttyAMA*")
 TEST_PAGE_TIMEOUT_S = 8.0
+#: After setup, how long the daemon may take to become ready before systemd's watchdog applies
+#: (as TimeoutStartSec= gives a normal start: systemd's default is 90 s).
+STARTUP_GRACE_S = 90.0
 TABLE_ID = r"^[A-Za-z0-9_-]{1,16}$"
 
 
@@ -319,11 +322,14 @@ async def run_setup(path: Path) -> Config | None:
     return setup.config
 
 
-async def _watchdog() -> None:
+async def _watchdog(limit_s: float | None = None) -> None:
+    """WATCHDOG=1 every half WatchdogSec=, forever or for `limit_s` seconds."""
     interval = watchdog_interval()
     if interval is None:
         return
-    while True:
+    loop = asyncio.get_running_loop()
+    end = None if limit_s is None else loop.time() + limit_s
+    while end is None or loop.time() < end:
         notify("WATCHDOG=1")
         await asyncio.sleep(interval)
 
@@ -351,7 +357,17 @@ def serve_setup(path: Path) -> int:
         return 2
     seed = seed_settings(path)
     configure_logging(seed.log.level, seed.log.format)
-    config = asyncio.run(run_setup(path))
-    if config is None:
-        return 0
-    return asyncio.run(run_daemon(config))
+
+    async def setup_then_serve() -> int:
+        config = await run_setup(path)
+        if config is None:
+            return 0
+        # systemd saw READY from the setup page and expects watchdog pings: keep them going while
+        # the daemon opens its store and reaches the broker (its own pings start once ready)
+        bridge = asyncio.create_task(_watchdog(limit_s=STARTUP_GRACE_S))
+        try:
+            return await run_daemon(config)
+        finally:
+            bridge.cancel()
+
+    return asyncio.run(setup_then_serve())

@@ -4,6 +4,11 @@ zone, an unknown protocol, broken JSON), each a clear 4xx with nothing written."
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
@@ -12,6 +17,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from floorlink.daemon import cli
+from floorlink.daemon.broker import free_port
 from floorlink.daemon.config import load_config
 from floorlink.daemon.setup_config import build, is_unset, site_id, write
 from floorlink.daemon.setup_mode import Setup, serial_ports
@@ -166,3 +172,31 @@ def test_serial_ports_lists_present_devices_once(tmp_path: Path) -> None:
     ports = [p for p in serial_ports(env) if p["path"].startswith(str(tmp_path))]
     assert ports == [{"path": str(tmp_path / "by-id-usb-FTDI"), "label": ports[0]["label"]}]
     assert "ttyFAKE0" in ports[0]["label"]
+
+
+def test_the_setup_page_tells_systemd_it_is_ready_and_alive(tmp_path: Path) -> None:
+    """Under systemd (Type=notify, WatchdogSec=) the setup page is the service being up: READY,
+    then watchdog pings while it waits; SIGTERM ends it cleanly."""
+    path = seed(tmp_path)
+    path.write_text(path.read_text().replace("127.0.0.1:8080", f"127.0.0.1:{free_port()}"))
+    sock_path = tmp_path / "notify.sock"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as server:
+        server.bind(str(sock_path))
+        server.settimeout(20)
+        env = dict(os.environ, NOTIFY_SOCKET=str(sock_path), WATCHDOG_USEC="200000")
+        env.pop("WATCHDOG_PID", None)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "floorlink.daemon.cli", "run", "--config", str(path)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            got = [server.recv(1024) for _ in range(3)]
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            out = proc.communicate(timeout=20)[0]
+    assert b"READY=1" in got[0] and b"waiting for setup" in got[0], got
+    assert b"WATCHDOG=1" in got[1:], got
+    assert proc.returncode == 0, out
+    assert is_unset(path)  # nothing written

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from axe_playwright_python.async_playwright import Axe
 from playwright.async_api import Browser, async_playwright
 from support import CHROMIUM, CHROMIUM_ARGS, STAFF_TOKEN, wait_for
 
@@ -138,6 +139,13 @@ async def test_first_run_sets_pin_tables_and_pager_then_serves_the_stand(
         (got,) = await tx.wait_pages(1)
         assert got.pager == 12
         assert lrs.decode(bytes(tx.raw[: lrs.FRAME_LEN]))[0] == 7  # the restaurant id chosen
+        # the whole form showing passes axe-core (WCAG 2 A/AA, contrast among them)
+        results = await Axe().run(page, options={"runOnly": ["wcag2a", "wcag2aa"]})
+        violations = [
+            f"{v['id']}: {[n['target'] for n in v['nodes'][:3]]}"
+            for v in results.response["violations"]
+        ]
+        assert not violations, violations
 
         # a PIN anyone could guess is refused, with the reason
         await page.fill('[data-testid="setup-pin"]', "123456")
