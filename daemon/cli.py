@@ -35,7 +35,12 @@ def _load(path: str) -> Config | None:
     try:
         return load_config(Path(path))
     except ConfigError as exc:
-        print(f"floorlink: {path}: {exc.described[0]}", file=sys.stderr)
+        from floorlink.daemon.setup_config import is_unset
+
+        if is_unset(Path(path)):
+            print(f"floorlink: {path}: not set up yet: open the setup page", file=sys.stderr)
+        else:
+            print(f"floorlink: {path}: {exc.described[0]}", file=sys.stderr)
         return None
 
 

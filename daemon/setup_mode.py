@@ -20,6 +20,7 @@ import glob
 import json
 import os
 import signal
+import sys
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -359,7 +360,13 @@ def serve_setup(path: Path) -> int:
     configure_logging(seed.log.level, seed.log.format)
 
     async def setup_then_serve() -> int:
-        config = await run_setup(path)
+        try:
+            config = await run_setup(path)
+        except OSError as exc:  # the port is taken, or the address is not this box's
+            where = seed.http.listen
+            log.error("cannot serve the setup page", listen=where, error=str(exc))
+            print(f"floorlink: cannot listen on {where}: {exc.strerror or exc}", file=sys.stderr)
+            return 1
         if config is None:
             return 0
         # systemd saw READY from the setup page and expects watchdog pings: keep them going while

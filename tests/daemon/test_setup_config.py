@@ -200,3 +200,23 @@ def test_the_setup_page_tells_systemd_it_is_ready_and_alive(tmp_path: Path) -> N
     assert b"WATCHDOG=1" in got[1:], got
     assert proc.returncode == 0, out
     assert is_unset(path)  # nothing written
+
+
+def test_a_taken_port_and_other_commands_on_a_seed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = seed(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        path.write_text(path.read_text().replace("127.0.0.1:8080", f"127.0.0.1:{port}"))
+        done = subprocess.run(
+            [sys.executable, "-m", "floorlink.daemon.cli", "run", "--config", str(path)],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    assert done.returncode == 1 and f"cannot listen on 127.0.0.1:{port}" in done.stderr
+    assert cli.main(["replay", "--config", str(path)]) == cli.EXIT_CONFIG
+    assert "not set up yet" in capsys.readouterr().err
