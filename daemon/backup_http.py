@@ -10,6 +10,7 @@ import shutil
 import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import structlog
 from aiohttp import web
@@ -29,8 +30,16 @@ def _refused(status: int, message: str) -> web.Response:
     return web.json_response({"error": message}, status=status)
 
 
-async def backup_download(request: web.Request, store_path: str | None) -> web.StreamResponse:
+def store_path_of(service: Any) -> str | None:
+    """The store file of the daemon behind the API (App.config.store.path), if it has one."""
+    config = getattr(service, "config", None)
+    path = getattr(getattr(config, "store", None), "path", None)
+    return path if isinstance(path, str) else None
+
+
+async def backup_download(request: web.Request, service: Any) -> web.StreamResponse:
     """Copy the store and stream the copy; 503 with the reason when it cannot be made."""
+    store_path = store_path_of(service)
     if not store_path or store_path == ":memory:":
         return _refused(503, "This daemon has no store file to back up.")
     store = Path(store_path)

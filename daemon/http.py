@@ -83,7 +83,6 @@ class HttpSettings:
     pairings: Pairings = field(default_factory=Pairings)
     idle_timeout: float = 15.0  # a connection with no request in progress (aiohttp keep-alive)
     body_timeout: float = 10.0  # a request body that does not arrive
-    store_path: str | None = None  # what POST /api/v1/backup copies (daemon/backup_http.py)
 
 
 def same(given: str, expected: str) -> bool:
@@ -253,7 +252,7 @@ class Api:
     async def backup(self, request: web.Request, body: None) -> web.StreamResponse:
         from floorlink.daemon.backup_http import backup_download
 
-        return await backup_download(request, self.settings.store_path)
+        return await backup_download(request, self.service)
 
     async def metrics(self, request: web.Request, body: None) -> web.StreamResponse:
         if self.settings.metrics_handler is not None:

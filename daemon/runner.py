@@ -40,7 +40,6 @@ def http_settings(config: Config) -> HttpSettings:
         pairings=Pairings(Path(config.store.path).parent / PAIRINGS_FILE),
         idle_timeout=config.http.idle_timeout_seconds,
         body_timeout=config.http.body_timeout_seconds,
-        store_path=config.store.path,
     )
 
 

@@ -170,6 +170,8 @@ async def test_page(body: PagerTestBody) -> dict[str, Any]:
 
     plugin = PAGER_PROTOCOLS.get(body.protocol)
     protocol = plugin.factory(plugin.options.model_validate(body.options))
+    page = Page(body.pager)
+    protocol.encode(page)  # ValueError for a number this protocol cannot page, before any I/O
     link = make_transport(protocol, body.port)
     await link.start()
     try:
@@ -182,7 +184,7 @@ async def test_page(body: PagerTestBody) -> dict[str, Any]:
 
         try:
             async with asyncio.timeout(TEST_PAGE_TIMEOUT_S):
-                delivery = await protocol.deliver(Page(body.pager), link, report)
+                delivery = await protocol.deliver(page, link, report)
         except (PortUnavailable, TimeoutError) as exc:
             return {"delivery": "port_unavailable", "detail": str(exc) or "no answer in time"}
         return {"delivery": delivery.state, "detail": delivery.detail or None}
@@ -242,6 +244,9 @@ class Setup:
             SETUP_REQUESTS.labels("pager_test", "false").inc()
             lines = [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:3]]
             return error(422, "; ".join(lines))
+        except ValueError as exc:  # the protocol cannot page that number (its own range)
+            SETUP_REQUESTS.labels("pager_test", "false").inc()
+            return error(422, f"pager: {exc}")
         ok = answer["delivery"] in ("written", "acknowledged", "transmitted")
         SETUP_REQUESTS.labels("pager_test", str(ok).lower()).inc()
         log.info("setup test page", port=body.port, protocol=body.protocol, **answer)

@@ -161,6 +161,8 @@ async def test_a_test_page_to_a_port_that_is_not_there(client: Callable[[], Clie
     assert answer["delivery"] == "port_unavailable" and "/dev/no-such-pager" in answer["detail"]
     bad = {**body, "options": {"restaurant_id": 999}}
     assert (await client().post("/api/v1/setup/pager-test", json=bad)).status == 422
+    resp = await client().post("/api/v1/setup/pager-test", json={**body, "pager": 9999})
+    assert resp.status == 422 and "1-4095" in (await resp.json())["error"]
 
 
 def test_serial_ports_lists_present_devices_once(tmp_path: Path) -> None:
