@@ -68,6 +68,8 @@ def test_check_config_on_a_seed(tmp_path: Path, capsys: pytest.CaptureFixture[st
     path = seed(tmp_path)
     assert cli.main(["check-config", "--config", str(path)]) == 0
     assert "not set up yet" in capsys.readouterr().out
+    assert cli.main(["doctor", "--config", str(path)]) == 0  # a warning, not a failure
+    assert capsys.readouterr().out.startswith("WARN  setup ")
     path.write_text(path.read_text().replace("mqtt://127.0.0.1:1883", "http://x"))
     assert cli.main(["check-config", "--config", str(path)]) == 1
     assert capsys.readouterr().out.startswith("mqtt.url: expected mqtt://")
