@@ -21,6 +21,7 @@ import socket
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 import aiomqtt
 import structlog
@@ -53,6 +54,45 @@ class Received:
     mid: int
     qos: int
     generation: int
+
+
+class BufferedSocket:
+    """paho reads each packet's header a byte at a time, one recv() call per byte (three or four
+    system calls for a 4-byte PUBACK). This reads what the kernel has in one call and serves
+    paho's small reads from it; `pending()` tells aiomqtt's reader to come back for the rest
+    (the hook it has for TLS sockets, which buffer the same way). Everything else passes through.
+    """
+
+    CHUNK = 65536
+
+    def __init__(self, sock: Any) -> None:
+        self._sock = sock
+        self._buf = b""
+        self._pos = 0
+
+    def recv(self, bufsize: int) -> bytes:
+        if self._pos >= len(self._buf):
+            self._buf = self._sock.recv(max(bufsize, self.CHUNK))  # raises when there is none
+            self._pos = 0
+            if not self._buf:
+                return b""  # closed by the peer
+        end = self._pos + bufsize
+        out = self._buf[self._pos : end]
+        self._pos = min(end, len(self._buf))
+        return out
+
+    def pending(self) -> int:
+        inner = self._sock.pending() if hasattr(self._sock, "pending") else 0
+        return len(self._buf) - self._pos + int(inner)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+def _buffer_reads(paho: Any) -> None:
+    """Make paho's connection socket a BufferedSocket (paho creates one per connect)."""
+    create = paho._create_socket
+    paho._create_socket = lambda: BufferedSocket(create())
 
 
 class BrokerLink:
@@ -96,12 +136,15 @@ class BrokerLink:
             timeout=CONNECT_TIMEOUT_S,
             will=aiomqtt.Will(self.will[0], self.will[1], qos=1, retain=True),
             tls_context=tls_context,
-            max_inflight_messages=1000,
+            # No in-flight limit on our own publishes: paho rescans every unacknowledged message
+            # on each PUBACK while under a limit (O(n) per ack); the broker takes any number.
+            max_inflight_messages=0,
             # Small publishes otherwise wait out 40 ms delayed ACKs (Nagle).
             socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
         )
         # Before connecting: the broker's redeliveries arrive right after CONNACK.
         client._client.manual_ack_set(True)
+        _buffer_reads(client._client)
         return client
 
     async def run(self) -> None:
