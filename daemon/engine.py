@@ -19,6 +19,7 @@ keeps serving what is in memory, and resumes by itself once the reserve can be m
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import errno
 import json
 import sqlite3
@@ -40,6 +41,10 @@ from floorlink.daemon.store import OutboxRow, Store, StoreError, Written
 log = structlog.get_logger(__name__)
 
 MAX_BATCH = 256
+#: After a burst of at least this many inputs, once the writer has been idle TRIM_IDLE_S, it
+#: gives back the memory the burst grew (see _trim).
+TRIM_AFTER_INPUTS = 1000
+TRIM_IDLE_S = 1.0
 T = TypeVar("T")
 DISK_FULL = "Floorlink's disk is full: this event was not saved. Send it again later."
 
@@ -96,6 +101,8 @@ class Engine:
         self.tables: dict[str, dict[str, Any]] = {}
         self.failed: BaseException | None = None
         self.batches = 0
+        self._since_trim = 0
+        self.trims = 0  # memory given back after a burst (see _trim)
         # Views of the parts (waitlist, reservations) for the loop thread, rebuilt on the store
         # thread after a batch whose events they fold: (event type prefixes, builder).
         self.view_builders: dict[str, tuple[tuple[str, ...], Callable[[State], Any]]] = {}
@@ -259,7 +266,15 @@ class Engine:
     async def run(self) -> None:
         """The batcher: take what is queued, commit it as one batch, resolve, repeat."""
         while True:
-            first = await self._queue.get()
+            if self._since_trim >= TRIM_AFTER_INPUTS:
+                try:
+                    first = await asyncio.wait_for(self._queue.get(), TRIM_IDLE_S)
+                except TimeoutError:  # the burst is over (a get that lost the race kept its item)
+                    self._since_trim = 0
+                    await self.call(self._trim)
+                    continue
+            else:
+                first = await self._queue.get()
             batch = [first]
             while len(batch) < MAX_BATCH and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
@@ -284,6 +299,17 @@ class Engine:
                     listener(results)
                 except Exception:
                     log.exception("listener failed")
+            self._since_trim += len(batch)
+
+    def _trim(self) -> None:
+        """A burst is over: give back what it grew (SQLite's page cache, bounded but full after a
+        burst of dead letters, then the allocator's free pages), so RSS returns to its baseline."""
+        try:
+            self.store.release_memory()
+        except StoreError:
+            return
+        release_free_memory()
+        self.trims += 1
 
     def _commit_batch(
         self, inputs: Iterable[Input | RejectInput]
@@ -404,6 +430,16 @@ class Engine:
         self.store.write(Written(outcome.events, outcome.effects, tables, checks), now)
         seen[(inp.source, inp.eid)] = None
         return Committed(inp, outcome, tables)
+
+
+def release_free_memory() -> None:
+    """glibc's malloc_trim(0): return the free pages of every arena to the system (the store
+    thread has its own arena, which plain free() does not shrink). Nothing elsewhere."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _refused(inp: Input | RejectInput) -> Committed:

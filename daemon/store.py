@@ -262,6 +262,14 @@ class Store:
             self.rollback()
             raise
 
+    def release_memory(self) -> None:
+        """Free this connection's page cache (bounded, but full after a burst; it fills again
+        as it is used)."""
+        try:
+            self.db.execute("PRAGMA shrink_memory")
+        except sqlite3.Error as exc:
+            raise StoreError(one_line(f"cannot release memory: {exc}")) from exc
+
     def close(self, clean: bool = True) -> None:
         """Checkpoint, close, and (when `clean`) leave the mark that lets the next start skip the
         integrity check. After a store failure the caller passes clean=False."""
