@@ -275,8 +275,9 @@ def rng() -> Iterator[random.Random]:
 async def test_sigkill_at_random_moments_loses_doubles_and_pages_nothing_twice(
     tmp_path: Path, broker: EmbeddedBroker, rng: random.Random
 ) -> None:
-    """SIGKILL at seeded random moments over many cycles while three terminals stream check
-    lifecycles and resend what was not answered: every acknowledged event is in the log exactly
+    """SIGKILL at seeded random moments over many cycles (some while the daemon is still starting
+    and taking its backlog) while three terminals stream check lifecycles and resend what was not
+    answered: every acknowledged event is in the log exactly
     once, the state equals a clean replay, and no page reaches the pager twice except in the
     documented at-least-once instant (the crash fell between the wire and the row's settle)."""
     pager = tmp_path / "pager"
@@ -304,6 +305,13 @@ async def test_sigkill_at_random_moments_loses_doubles_and_pages_nothing_twice(
                 daemon.kill()
                 await drain(tx)
                 allowed += wire_beyond_done(tx, pager_rows(db_path))
+                if rng.random() < 0.5:  # killed again while it starts and takes the backlog
+                    daemon.start(wait=False)
+                    for n in range(rng.randint(0, 20)):
+                        await terminals[n % len(terminals)].send_next()
+                    daemon.kill()
+                    await drain(tx)
+                    allowed += wire_beyond_done(tx, pager_rows(db_path))
                 daemon.start()
                 for till in terminals:
                     await till.settle()
