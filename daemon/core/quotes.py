@@ -261,13 +261,17 @@ class Open:
 @dataclass(frozen=True)
 class Model:
     """The fitted turn times at one moment: per bucket, each phase's log-normal; the hour
-    offsets; the usual page-to-seat minutes."""
+    offsets; whether this restaurant's checks print before they are paid; the usual
+    page-to-seat minutes."""
 
-    turn: Mapping[int, LogNormal]
-    after_course: Mapping[int, LogNormal]
-    after_print: Mapping[int, LogNormal]
+    turn: Mapping[int, LogNormal]  # opened -> paid
+    after_course: Mapping[int, LogNormal]  # first course -> paid
+    after_print: Mapping[int, LogNormal]  # printed -> paid
+    to_print: Mapping[int, LogNormal]  # opened -> printed
+    course_to_print: Mapping[int, LogNormal]  # first course -> printed
     hour_offset: Mapping[int, float]
     page_to_seat: float
+    prints: bool = True
 
     def expected(self, size: int, hour: int) -> float:
         """Mean minutes from seated to paid for a party of this size seated at this hour."""
@@ -275,13 +279,36 @@ class Model:
         return d.mean * math.exp(self.hour_offset.get(hour, 0.0))
 
     def remaining(self, o: Open) -> float:
-        """Minutes until this open check is paid, from the furthest signal it has reached."""
+        """Mean minutes until this open check is paid, from the furthest signal it has reached."""
+        return self.rest(o, None)
+
+    def rest(self, o: Open, u: tuple[float, float] | None) -> float:
+        """Minutes until this open check is paid: the mean (u None) or one draw at the quantiles
+        `u` (this phase, the phase after it).
+
+        Printed: the rest of printed -> paid. Not printed where checks print: the rest of the
+        phase to the print (from the first course if one fired, else from the opening), given
+        that it has not printed yet, then a whole printed -> paid. Where checks do not print:
+        the rest of course -> paid, or of the whole stay."""
         scale = math.exp(self.hour_offset.get(o.hour, 0.0))
+        b = o.bucket
+
+        def after(d: LogNormal, elapsed: float, q: float | None) -> float:
+            return d.remaining(elapsed) if q is None else _quantile_after(d, elapsed, q)
+
+        first, second = (None, None) if u is None else u
         if o.since_print is not None:
-            return self.after_print[o.bucket].remaining(o.since_print)
+            return after(self.after_print[b], o.since_print, first)
+        if self.prints:
+            then = after(self.after_print[b], 0.0, second)
+            if o.since_course is not None:
+                d, elapsed = self.course_to_print[b], o.since_course
+            else:
+                d, elapsed = self.to_print[b], o.elapsed
+            return scale * after(d, elapsed / scale, first) + then
         if o.since_course is not None:
-            return scale * self.after_course[o.bucket].remaining(o.since_course / scale)
-        return scale * self.turn[o.bucket].remaining(o.elapsed / scale)
+            return scale * after(self.after_course[b], o.since_course / scale, first)
+        return scale * after(self.turn[b], o.elapsed / scale, first)
 
 
 def open_checks(
@@ -314,32 +341,50 @@ def open_checks(
 
 
 def fit(turns: TurnTimes, live: Iterable[Open]) -> Model:
-    """The model from the stays that ended and the checks still open (right-censored)."""
+    """The model from the stays that ended and the checks still open: an open check is a
+    right-censored stay (and, until it prints, a censored wait for its print)."""
     live = list(live)
     stays = [turns.stays[c] for c in sorted(turns.stays)]
-    exact: dict[int, list[float]] = {b: [] for b in BUCKETS}
-    after_c: dict[int, list[float]] = {b: [] for b in BUCKETS}
-    after_p: dict[int, list[float]] = {b: [] for b in BUCKETS}
+    phases = ("turn", "after_course", "after_print", "to_print", "course_to_print")
+    exact: dict[str, dict[int, list[float]]] = {k: {b: [] for b in BUCKETS} for k in phases}
+    cens: dict[str, dict[int, list[float]]] = {k: {b: [] for b in BUCKETS} for k in phases}
     for s in stays:
-        exact[s.bucket].append(s.turn)
+        exact["turn"][s.bucket].append(s.turn)
         if s.course is not None:
-            after_c[s.bucket].append(max(0.5, s.turn - s.course))
+            exact["after_course"][s.bucket].append(max(0.5, s.turn - s.course))
         if s.printed is not None:
-            after_p[s.bucket].append(max(0.5, s.turn - s.printed))
-    cens: dict[int, list[float]] = {b: [] for b in BUCKETS}
-    cens_c: dict[int, list[float]] = {b: [] for b in BUCKETS}
-    cens_p: dict[int, list[float]] = {b: [] for b in BUCKETS}
+            exact["after_print"][s.bucket].append(max(0.5, s.turn - s.printed))
+            exact["to_print"][s.bucket].append(max(0.5, s.printed))
+            if s.course is not None and s.course <= s.printed:
+                exact["course_to_print"][s.bucket].append(max(0.5, s.printed - s.course))
     for o in live:
         if o.elapsed >= 1:
-            cens[o.bucket].append(o.elapsed)
+            cens["turn"][o.bucket].append(o.elapsed)
         if o.since_course is not None and o.since_course >= 1:
-            cens_c[o.bucket].append(o.since_course)
-        if o.since_print is not None and o.since_print >= 1:
-            cens_p[o.bucket].append(o.since_print)
-    turn = fit_buckets(exact, cens, DEFAULT_TURN)
-    course_default = {b: DEFAULT_TURN[b] * DEFAULT_AFTER_COURSE for b in BUCKETS}
-    after_course = fit_buckets(after_c, cens_c, course_default)
-    after_print = fit_buckets(after_p, cens_p, dict.fromkeys(BUCKETS, DEFAULT_AFTER_PRINT))
+            cens["after_course"][o.bucket].append(o.since_course)
+        if o.since_print is not None:
+            if o.since_print >= 1:
+                cens["after_print"][o.bucket].append(o.since_print)
+            exact["to_print"][o.bucket].append(max(0.5, o.elapsed - o.since_print))
+            if o.since_course is not None and o.since_course >= o.since_print:
+                exact["course_to_print"][o.bucket].append(max(0.5, o.since_course - o.since_print))
+        else:
+            if o.elapsed >= 1:
+                cens["to_print"][o.bucket].append(o.elapsed)
+            if o.since_course is not None and o.since_course >= 1:
+                cens["course_to_print"][o.bucket].append(o.since_course)
+    to_print_default = {b: DEFAULT_TURN[b] - DEFAULT_AFTER_PRINT for b in BUCKETS}
+    defaults = {
+        "turn": DEFAULT_TURN,
+        "after_course": {b: DEFAULT_TURN[b] * DEFAULT_AFTER_COURSE for b in BUCKETS},
+        "after_print": dict.fromkeys(BUCKETS, DEFAULT_AFTER_PRINT),
+        "to_print": to_print_default,
+        "course_to_print": {
+            b: DEFAULT_TURN[b] * DEFAULT_AFTER_COURSE - DEFAULT_AFTER_PRINT for b in BUCKETS
+        },
+    }
+    fits = {k: fit_buckets(exact[k], cens[k], defaults[k]) for k in phases}
+    turn = fits["turn"]
     # the hour of day: residuals of every stay against its bucket, pooled, shrunk toward none
     hour_offset: dict[int, float] = {}
     hours = sorted({s.hour for s in stays})
@@ -349,7 +394,20 @@ def fit(turns: TurnTimes, live: Iterable[Open]) -> Model:
         hour_offset[h] = round(sum(res) / (len(res) + HOUR_PRIOR_WEIGHT), 9)
     walks = turns.walks
     walk = (sum(walks) + 3 * DEFAULT_PAGE_TO_SEAT) / (len(walks) + 3)
-    return Model(turn, after_course, after_print, hour_offset, walk)
+    # Checks print before they are paid here unless most paid checks never printed (day one
+    # assumes they do: the prior is one printed check).
+    printed = sum(1 for s in stays if s.printed is not None)
+    prints = (printed + 1) / (len(stays) + 1) >= 0.5
+    return Model(
+        turn,
+        fits["after_course"],
+        fits["after_print"],
+        fits["to_print"],
+        fits["course_to_print"],
+        hour_offset,
+        walk,
+        prints,
+    )
 
 
 # ---- the queue ----------------------------------------------------------------------------------
@@ -359,6 +417,7 @@ def fit(turns: TurnTimes, live: Iterable[Open]) -> Model:
 #: earliest of several uncertain tables frees sooner than the earliest of their means.
 SCENARIOS = 15
 _GOLDEN = 0.6180339887498949
+_SILVER = 0.4142135623730951
 _Z = NormalDist()
 
 
@@ -408,18 +467,8 @@ def _free_in(
         return (d.mean if u is None else _quantile_after(d, 0, u)) + bussing
     times = []
     for i, o in enumerate(opens):
-        if u is None:
-            times.append(model.remaining(o))
-            continue
-        w = (u + i * _GOLDEN) % 1.0
-        scale = math.exp(model.hour_offset.get(o.hour, 0.0))
-        if o.since_print is not None:
-            times.append(_quantile_after(model.after_print[o.bucket], o.since_print, w))
-        elif o.since_course is not None:
-            d = model.after_course[o.bucket]
-            times.append(scale * _quantile_after(d, o.since_course / scale, w))
-        else:
-            times.append(scale * _quantile_after(model.turn[o.bucket], o.elapsed / scale, w))
+        w = None if u is None else ((u + i * _GOLDEN) % 1.0, (u * 7.0 + (i + 1) * _SILVER) % 1.0)
+        times.append(model.rest(o, w))
     return max(times) + bussing
 
 
