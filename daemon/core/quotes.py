@@ -373,12 +373,11 @@ def fit(turns: TurnTimes, live: Iterable[Open]) -> Model:
                 cens["to_print"][o.bucket].append(o.elapsed)
             if o.since_course is not None and o.since_course >= 1:
                 cens["course_to_print"][o.bucket].append(o.since_course)
-    to_print_default = {b: DEFAULT_TURN[b] - DEFAULT_AFTER_PRINT for b in BUCKETS}
-    defaults = {
+    defaults: dict[str, Mapping[int, float]] = {
         "turn": DEFAULT_TURN,
         "after_course": {b: DEFAULT_TURN[b] * DEFAULT_AFTER_COURSE for b in BUCKETS},
         "after_print": dict.fromkeys(BUCKETS, DEFAULT_AFTER_PRINT),
-        "to_print": to_print_default,
+        "to_print": {b: DEFAULT_TURN[b] - DEFAULT_AFTER_PRINT for b in BUCKETS},
         "course_to_print": {
             b: DEFAULT_TURN[b] * DEFAULT_AFTER_COURSE - DEFAULT_AFTER_PRINT for b in BUCKETS
         },
