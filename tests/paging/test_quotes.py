@@ -102,6 +102,47 @@ def test_live_signals_printed_beats_time_seated() -> None:
     assert fit(turns, [seated]).turn[4].mean >= model.turn[4].mean - 0.01
 
 
+def test_a_check_not_yet_printed_still_has_its_print_and_payment_to_come() -> None:
+    """Checks here print about 10 minutes before they are paid. A table seated 65 minutes whose
+    check has not printed yet still waits for its print and then about 10 minutes more: it is
+    given at least those 10, where the time seated alone says it is nearly done (the short
+    bias of issue 18)."""
+    turns = TurnTimes()
+    for i, turn in enumerate(lognormal_sample(math.log(70), 0.15, 60)):
+        row = {"closed": T0 + int(turn * MIN), "printed": T0 + int((turn - 10) * MIN)}
+        turns.record(f"c{i}", 4, 19, T0, row)
+    model = fit(turns, [])
+    assert model.prints
+    assert abs(model.after_print[4].mean - 10) < 1
+    assert abs(model.to_print[4].mean - 60) < 3
+    waiting = Open("1", 4, 19, elapsed=65, since_course=None, since_print=None)
+    printed = Open("1", 4, 19, elapsed=65, since_course=None, since_print=1)
+    assert model.remaining(waiting) > 10 + 2  # the rest of its print phase, then ~10
+    assert 7 < model.remaining(printed) < 11
+    assert model.turn[4].remaining(65) < model.remaining(waiting) - 3  # time seated alone: short
+
+
+def test_a_restaurant_that_never_prints_uses_time_seated() -> None:
+    turns = TurnTimes()
+    for i, turn in enumerate(lognormal_sample(math.log(70), 0.15, 40)):
+        turns.record(f"c{i}", 4, 19, T0, {"closed": T0 + int(turn * MIN)})
+    model = fit(turns, [])
+    assert not model.prints
+    seated = Open("1", 4, 19, elapsed=30, since_course=None, since_print=None)
+    scale = math.exp(model.hour_offset.get(19, 0.0))  # the hour of day, as for every phase
+    assert math.isclose(model.remaining(seated), scale * model.turn[4].remaining(30 / scale))
+
+
+def test_a_printed_open_check_is_an_exact_print_time_and_an_unprinted_one_is_censored() -> None:
+    """Tonight's open checks inform the print phase: printed ones with their print time, the
+    others as prints still to come (longer than their time seated)."""
+    base = fit(TurnTimes(), [])
+    late = [Open(str(i), 4, 19, elapsed=100, since_course=None, since_print=None) for i in range(8)]
+    assert fit(TurnTimes(), late).to_print[4].mean > max(100, base.to_print[4].mean)
+    early = [Open(str(i), 4, 19, elapsed=30, since_course=None, since_print=10) for i in range(20)]
+    assert fit(TurnTimes(), early).to_print[4].mean < base.to_print[4].mean
+
+
 # ---- the property: never negative, never dependent on arrival order ------------------------
 
 CHECK_STEPS = ("check.opened", "check.course_fired", "check.printed", "check.closed")
