@@ -107,7 +107,7 @@ function connect() {
   source.addEventListener("servers", () => loadDevices());
   source.addEventListener("waitlist", (ev) => { state.waitlist = JSON.parse(ev.data); renderWaitlist(); });
   source.addEventListener("reservations", (ev) => { state.reservations = JSON.parse(ev.data); renderReservations(); });
-  source.addEventListener("status", (ev) => { state.status = JSON.parse(ev.data); renderBanners(); renderReservations(); renderCloud(); });
+  source.addEventListener("status", (ev) => { state.status = JSON.parse(ev.data); renderBanners(); renderReservations(); renderCloud(); renderQuoteAccuracy(); });
   source.onopen = () => setConnected(true);
   source.onerror = async () => {
     setConnected(false);
@@ -295,6 +295,22 @@ function waitedOf(e) {
   return active ? (minutesSince(e.added_at) ?? 0) : (e.waited_minutes ?? minutesSince(e.added_at) ?? 0);
 }
 
+/** Quote accuracy (issue 18) from /api/v1/status `quotes`: the latest service day's MAE, bias
+ *  (quote minus wait) and share within 3 minutes, and the same per party size over the week. */
+function renderQuoteAccuracy() {
+  const q = state.status?.quotes;
+  const el = $("wl-accuracy");
+  if (!el) return;
+  const days = q?.by_night ? Object.keys(q.by_night).sort() : [];
+  el.hidden = !q || !q.quotes || !days.length;
+  if (el.hidden) { el.textContent = ""; return; }
+  const fmt = (a) => `MAE ${a.mae_minutes} min, bias ${a.bias_minutes > 0 ? "+" : ""}${a.bias_minutes}, ${Math.round(a.within_3_min * 100)}% within 3 min`;
+  const day = days[days.length - 1];
+  const sizes = Object.entries(q.by_size || {}).map(([s, a]) => `${s}: ${a.mae_minutes}`).join(", ");
+  el.textContent = `Quotes ${day}: ${fmt(q.by_night[day])} (${q.by_night[day].quotes} parties)`
+    + (sizes ? `; MAE by party size ${sizes} min` : "");
+}
+
 function renderWaitlist() {
   const list = $("waitlist");
   const active = state.waitlist.filter((e) => e.status === "waiting" || e.status === "paged");
@@ -307,6 +323,7 @@ function renderWaitlist() {
     ? `${waiting.length} waiting${paged ? ` (${paged} paged)` : ""}, longest ${longest} min`
       + `${nextQuote != null ? `, next quote ${nextQuote} min` : ""}`
     : "Nobody is waiting.";
+  renderQuoteAccuracy();
   for (const tab of document.querySelectorAll(".tabs [data-view]")) {
     const n = state.waitlist.filter(WAITLIST_VIEWS[tab.dataset.view]).length;
     tab.setAttribute("aria-selected", String(tab.dataset.view === waitlistView));
@@ -325,7 +342,9 @@ function renderWaitlist() {
     const over = active && e.quoted_minutes != null && waited > e.quoted_minutes;
     li.innerHTML = `<div><b>${esc(e.name)}</b> · ${e.party_size}`
       + `<div class="meta">${e.status}${e.pager ? ` · pager ${e.pager}` : ""}${deliveryText(e)} · quoted ${e.quoted_minutes ?? "?"} min`
-      + ` · <span class="${over ? "over" : ""}">waited ${waited} min</span>${e.table ? ` · table ${esc(e.table)}` : ""}</div></div>`;
+      + ` · <span class="${over ? "over" : ""}">waited ${waited} min</span>${e.table ? ` · table ${esc(e.table)}` : ""}`
+      + `${active && e.estimate_minutes != null ? ` · <span data-testid="estimate">now about ${e.estimate_minutes} min</span>` : ""}`
+      + `${e.running_late ? ` · <span class="over" data-testid="running-late">running late: tell them</span>` : ""}</div></div>`;
     if (active) {
       const btns = document.createElement("div");
       btns.className = "btns";

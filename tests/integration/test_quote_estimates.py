@@ -3,10 +3,13 @@ changes it on `floorlink/v1/waitlist` and in the API, while its quote stays as i
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from support import Daemon, Terminal, post
+import pytest
+from playwright.async_api import Browser, async_playwright
+from support import CHROMIUM, CHROMIUM_ARGS, STAFF_TOKEN, Daemon, Terminal, post
 
 from floorlink.daemon.broker import EmbeddedBroker
 
@@ -51,5 +54,51 @@ async def test_a_course_fired_on_the_awaited_table_moves_the_live_estimate(
                 )
             )
             assert pos.waitlist[0]["running_late"] is False
+    finally:
+        daemon.stop()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with async_playwright() as pw:
+        b = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        await b.close()
+
+
+async def test_the_stand_shows_the_estimate_the_late_flag_and_quote_accuracy(
+    tmp_path: Path, broker: EmbeddedBroker, browser: Browser
+) -> None:
+    """On the host stand: each waiting party's live estimate, a running-late flag once the
+    estimate passes the quote, and, once a party is seated, the quotes' accuracy."""
+    daemon = Daemon(tmp_path / "daemon", broker, tables=1)
+    daemon.start()
+    try:
+        async with Terminal(broker) as pos:
+            await pos.ack(
+                await pos.send("check.opened", check="A", table="1", guests=4, at=ago(60))
+            )
+            kim = post(daemon, "/api/v1/waitlist", {"name": "Kim", "party_size": 2, "pager": 7})
+            page = await browser.new_page()
+            await page.add_init_script(  # the stand was unlocked earlier in the shift
+                "localStorage.setItem('floorlink.token',"
+                f" JSON.stringify({{token: '{STAFF_TOKEN}', at: Date.now()}}))"
+            )
+            await page.goto(daemon.url)
+            row = f'[data-testid="waitlist"] li[data-entry="{kim["id"]}"]'
+            await page.wait_for_selector(f'{row} [data-testid="estimate"]')
+            assert await page.locator(f'{row} [data-testid="running-late"]').count() == 0
+            assert await page.is_hidden('[data-testid="wl-accuracy"]')  # nobody seated yet
+            await pos.ack(await pos.send("check.course_fired", check="A", course="apps"))
+            await page.wait_for_selector(f'{row} [data-testid="running-late"]')
+            late = await page.text_content(f'{row} [data-testid="running-late"]')
+            assert "running late" in (late or "")
+            await pos.ack(await pos.send("check.closed", check="A", total="40.00"))
+            await pos.ack(await pos.send("table.cleared", table="1"))
+            await pos.table("1", "available")
+            post(daemon, f"/api/v1/waitlist/{kim['id']}/seat", {"table": "1"})
+            await page.wait_for_selector('[data-testid="wl-accuracy"]:not([hidden])')
+            text = await page.text_content('[data-testid="wl-accuracy"]') or ""
+            assert "MAE" in text and "within 3 min" in text and "party size 2" in text
     finally:
         daemon.stop()
