@@ -22,6 +22,7 @@ it again a turn after that. No clock, no I/O, no randomness: `now` is an argumen
 
 from __future__ import annotations
 
+import functools
 import heapq
 import math
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -411,18 +412,36 @@ def fit(turns: TurnTimes, live: Iterable[Open]) -> Model:
 
 # ---- the queue ----------------------------------------------------------------------------------
 
-#: The queue is played this many times, each with every uncertain time at its own quantile (a
-#: fixed low-discrepancy sequence, no randomness), and the mean seat time is the answer: the
-#: earliest of several uncertain tables frees sooner than the earliest of their means.
-SCENARIOS = 15
+#: The queue is played this many times, each with every uncertain time at its own quantile, and
+#: the mean seat time is the answer: the earliest of several uncertain tables frees sooner than
+#: the earliest of their means. The quantiles are a Latin hypercube with fixed permutations (no
+#: randomness: the same state always gives the same quote): each draw sees every stratum of its
+#: distribution once over the plays, and different draws are shuffled against each other, so
+#: several tables are as good as independent (a shared sequence would tie them together).
+SCENARIOS = 40
 _GOLDEN = 0.6180339887498949
 _SILVER = 0.4142135623730951
 _Z = NormalDist()
+_MASK = (1 << 64) - 1
+
+
+def _mix(x: int) -> int:
+    """A fixed 64-bit integer mix (splitmix64's finaliser): a well-spread order, not a secret."""
+    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK
+    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK
+    return x ^ (x >> 31)
+
+
+@functools.cache
+def _strata(j: int) -> tuple[int, ...]:
+    """Draw j's stratum in each play: a fixed permutation of 0 .. SCENARIOS - 1."""
+    order = sorted(range(SCENARIOS), key=lambda k: _mix(j * 1_000_003 + k + 1))
+    return tuple(order)
 
 
 def _u(k: int, j: int) -> float:
-    """The quantile of draw j in scenario k, in (0, 1)."""
-    return ((k + 0.5) / SCENARIOS + j * _GOLDEN) % 1.0
+    """The quantile of draw j in play k, in (0, 1)."""
+    return (_strata(j)[k] + 0.5) / SCENARIOS
 
 
 def _quantile_after(d: LogNormal, elapsed: float, u: float) -> float:
