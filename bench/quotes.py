@@ -268,6 +268,13 @@ def bound(state: State, part: WaitlistPart, size: int, now: int) -> float:
                 state.floor.checks[c] for c in st.checks if state.floor.checks[c].closed_at is None
             ]
             c = opens[0] if opens else None
+            if st.status == "bussing" and st.since is not None:
+                # nobody fitted when it was paid: the host seats the next party once it is
+                # cleared, 3-6 minutes after the close
+                bussed = (now - st.since) / MIN
+                clear = rng.uniform(max(3.0, min(6.0, bussed)), 6)  # given it is not clear yet
+                free.append((max(0.0, clear - bussed), t.id))
+                continue
             if st.status in ("available", "bussing") or c is None or c.opened is None:
                 free.append((0.0, t.id))
                 continue

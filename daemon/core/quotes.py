@@ -469,7 +469,12 @@ class Ahead:
 
 
 def _free_in(
-    state: TableState, opens: list[Open], model: Model, trigger: str, u: float | None
+    state: TableState,
+    opens: list[Open],
+    model: Model,
+    trigger: str,
+    u: float | None,
+    now: int | None = None,
 ) -> float | None:
     """Minutes until this table pages its next party (its mean, or its u-quantile); None if it
     cannot take one (blocked, held for a reservation)."""
@@ -479,7 +484,14 @@ def _free_in(
         return 0.0
     bussing = BUSSING_MIN if trigger == "available" else 0.0
     if state.status == "bussing":
-        return bussing
+        if trigger == "after_close":
+            return 0.0
+        # Being bussed with nobody paged for it: with trigger `available` it pages when it is
+        # cleared; with `bussing` its page went when it was paid and nobody waiting fitted, so
+        # the next party is seated by the host once it is cleared. Either way: when cleared.
+        if now is None or state.since is None:
+            return BUSSING_MIN
+        return max(0.0, BUSSING_MIN - max(0, now - state.since) / MIN_MS)
     if not opens:  # seated by the host, no check yet: a stay just begun
         d = model.turn[size_bucket(state.guests or 2)]
         return (d.mean if u is None else _quantile_after(d, 0, u)) + bussing
@@ -506,6 +518,7 @@ def seat_times(
     hour: int,
     combine: bool = False,
     trigger: str = "bussing",
+    now: int | None = None,
 ) -> list[float]:
     """Minutes from now until each party in the queue (in arrival order) is likely seated.
 
@@ -517,7 +530,7 @@ def seat_times(
         by_table.setdefault(o.table, []).append(o)
     table_list = [t for t in tables if t.id in states]
     runs = [
-        _play(queue, table_list, states, by_table, model, hour, combine, trigger, k)
+        _play(queue, table_list, states, by_table, model, hour, combine, trigger, k, now)
         for k in range(SCENARIOS)
     ]
     out = []
@@ -537,12 +550,13 @@ def _play(
     combine: bool,
     trigger: str,
     k: int,
+    now: int | None,
 ) -> list[float]:
     walk = model.page_to_seat
     free_at: dict[str, float] = {}
     seats: dict[str, int] = {}
     for j, t in enumerate(table_list):
-        wait = _free_in(states[t.id], by_table.get(t.id, []), model, trigger, _u(k, j))
+        wait = _free_in(states[t.id], by_table.get(t.id, []), model, trigger, _u(k, j), now)
         if wait is not None:
             free_at[t.id], seats[t.id] = wait, t.seats
     draws = len(table_list)
@@ -604,11 +618,12 @@ def quote_minutes(
     hour: int,
     combine: bool = False,
     trigger: str = "bussing",
+    now: int | None = None,
 ) -> float:
     """Minutes from now until this party is likely seated, behind the parties ahead (in order)."""
     queue = [a if isinstance(a, Ahead) else Ahead(int(a)) for a in ahead]
     queue.append(Ahead(party_size))
-    return seat_times(queue, tables, states, live, model, hour, combine, trigger)[-1]
+    return seat_times(queue, tables, states, live, model, hour, combine, trigger, now)[-1]
 
 
 #: The least a seated table still needs, as a share of its turn, by the course it is on.

@@ -458,6 +458,7 @@ class WaitlistPart:
             self._hour(now),
             self.rules.combine_tables,
             self.rules.trigger,
+            now,
         )
 
     def ahead(self, e: Entry, model: Model, now: int) -> Ahead:
@@ -773,7 +774,7 @@ def estimates(
     queue = [part.ahead(e, model, now) for e in active]
     seats = seat_times(
         queue, part.tables, states, live, model, part._hour(now), part.rules.combine_tables,
-        part.rules.trigger,
+        part.rules.trigger, now,
     )  # fmt: skip
     return {
         e.id: max(0.0, (now - e.added_at) / MIN_MS) + seat

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from floorlink.daemon.core.closed_checks import ClosedChecksPart
 from floorlink.daemon.core.quotes import (
+    BUSSING_MIN,
     DEFAULT_TURN,
     LogNormal,
     Open,
@@ -21,6 +22,7 @@ from floorlink.daemon.core.quotes import (
     fit,
     fit_buckets,
     fit_censored,
+    quote_minutes,
 )
 from floorlink.daemon.core.state import Input, State
 from floorlink.daemon.core.waitlist import WaitlistPart, estimates
@@ -141,6 +143,26 @@ def test_a_printed_open_check_is_an_exact_print_time_and_an_unprinted_one_is_cen
     assert fit(TurnTimes(), late).to_print[4].mean > max(100, base.to_print[4].mean)
     early = [Open(str(i), 4, 19, elapsed=30, since_course=None, since_print=10) for i in range(20)]
     assert fit(TurnTimes(), early).to_print[4].mean < base.to_print[4].mean
+
+
+def test_a_table_being_bussed_with_nobody_paged_frees_when_it_is_cleared() -> None:
+    """A four-top paid a minute ago with nobody waiting who fitted: no page went, so the next
+    party is seated once it is cleared (BUSSING_MIN after the close), not at once."""
+    part = WaitlistPart(TABLES, TZ)
+    projection = ClosedChecksPart(readers=[part.learn])
+    state = State(SPECS, TZ, parts=[projection, part])
+    projection.bind(state)
+    opened = {"check": "k1", "table": "1", "guests": 4}
+    state.process(Input("pos:T1", "o", "check.opened", T0 - 60 * MIN, opened), T0)
+    closed = {"check": "k1", "total": "1.00"}
+    state.process(Input("pos:T1", "c", "check.closed", T0 - MIN, closed), T0)
+    assert state.floor.states["1"].status == "bussing"
+    model = fit(part.turns, [])
+    only = [TableView("1", 4)]
+    got = quote_minutes(4, [], only, state.floor.states, [], model, 19, now=T0)
+    assert math.isclose(got, BUSSING_MIN - 1 + model.page_to_seat, abs_tol=0.02)
+    later = quote_minutes(4, [], only, state.floor.states, [], model, 19, now=T0 + 9 * MIN)
+    assert math.isclose(later, model.page_to_seat, abs_tol=0.02)  # overdue: as soon as it can
 
 
 # ---- the property: never negative, never dependent on arrival order ------------------------
