@@ -4,20 +4,23 @@ A quote is a promise about being *seated*: when the table the party would get fr
 goes out), plus the usual page-to-seat walk. It comes from three learned pieces:
 
 - **Turn times that count the tables still seated.** Each phase of a stay (opened -> paid, first
-  course -> paid, check printed -> paid) is a log-normal per party-size bucket, fitted by EM with
-  the open checks as right-censored observations (a table seated 40 minutes is a stay of *more*
-  than 40), so early in a night the quick tables do not drag the turn down.
+  course -> paid, printed -> paid, opened -> printed, first course -> printed) is a log-normal
+  per party-size bucket, fitted by EM with the open checks as right-censored observations (a
+  table seated 40 minutes is a stay of *more* than 40; a check not printed yet is a print still
+  to come), so early in a night the quick tables do not drag the turn down.
 - **Shrinkage.** Each bucket's fit is pulled toward the restaurant's overall pattern (its pooled
   ratio to the day-one defaults) with a prior worth `PRIOR_WEIGHT` stays, and the hour of day is
   an offset pooled over sizes and shrunk toward none: a thin bucket (parties of 6, a quiet hour)
   cannot wander far on a few samples.
-- **Live signals.** A seated table's remaining time is the conditional mean of the most advanced
-  phase it has reached (printed, else a course fired, else just seated), given how long it has
-  already been in it: E[T - e | T > e].
+- **Live signals.** A seated table's remaining time is the conditional mean E[T - e | T > e] of
+  the phase it is in, given how long it has been in it: printed -> paid once printed; else (where
+  checks print) the rest of the phase to its print, then a whole printed -> paid, since a check
+  that has not printed is not about to be paid; else course -> paid or the whole stay.
 
 Then the queue is played the way auto-paging plays it: each table, as it frees, goes to the
 longest-waiting party it fits (seats >= party size), who is seated a page-to-seat later and frees
-it again a turn after that. No clock, no I/O, no randomness: `now` is an argument.
+it again a turn after that, over SCENARIOS plays with the uncertain times at fixed Latin-hypercube
+quantiles. No clock, no I/O, no randomness: `now` is an argument.
 """
 
 from __future__ import annotations
