@@ -344,7 +344,7 @@ function renderWaitlist() {
       + `<div class="meta">${e.status}${e.pager ? ` · pager ${e.pager}` : ""}${deliveryText(e)} · quoted ${e.quoted_minutes ?? "?"} min`
       + ` · <span class="${over ? "over" : ""}">waited ${waited} min</span>${e.table ? ` · table ${esc(e.table)}` : ""}`
       + `${active && e.estimate_minutes != null ? ` · <span data-testid="estimate">now about ${e.estimate_minutes} min</span>` : ""}`
-      + `${e.running_late ? ` · <span class="over" data-testid="running-late">running late: tell them</span>` : ""}</div></div>`;
+      + `${e.running_late ? ` · <span class="running-late" data-testid="running-late">running late: tell them</span>` : ""}</div></div>`;
     if (active) {
       const btns = document.createElement("div");
       btns.className = "btns";
