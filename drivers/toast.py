@@ -15,9 +15,15 @@ with the client id and secret (`userAccessType` TOAST_MACHINE_CLIENT). Rate limi
 and 10,000 per 15 minutes per restaurant; the default poll (5 s) uses a small share.
 
 Each Toast check is one Floorlink check (number: `displayNumber`, so a printed receipt reconciles
-with it, or the check guid with `check_number = "guid"`). Toast has no course names on orders: the
-first selection SENT to the kitchen fires `entrees`. A check whose payment status goes back from
-PAID to OPEN stays closed here (check facts only grow).
+with it, or the check guid with `check_number = "guid"`). Toast orders carry no course field
+(orders API 2.9.0, `Selection`): a selection names its menu group (`itemGroup`, a guid) and says
+where it is in the kitchen (`fulfillmentStatus`: NEW, HOLD paused, SENT fired to the KDS, READY).
+The menu groups' names come from the menus API (`GET /menus/v2/menus`, menus API 2.4.1: each
+`MenuGroup` has `guid`, `name` and nested `menuGroups`), read again when an unknown group shows
+up. `courses` maps group names to a course ("Appetizers" -> apps); the first selection of a course
+that is SENT or READY fires that course, in menu order (apps, entrees, dessert), and the items
+carry their course. A fired selection whose group maps to no course fires `default_course`. A
+check whose payment status goes back from PAID to OPEN stays closed here (check facts only grow).
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
+import structlog
 from pydantic import Field, SecretStr
 
 from floorlink.bridge.errors import PermanentError, TransientError
@@ -38,7 +45,21 @@ from floorlink.daemon.plugins import Plugin
 from floorlink.daemon.sources import SourceContext
 from floorlink.drivers.cloud_pos import CloudPosSource, PollOptions
 
+log = structlog.get_logger(__name__)
+
 FIRED = ("SENT", "READY")
+Course = Literal["apps", "entrees", "dessert"]
+COURSE_ORDER: tuple[Course, ...] = ("apps", "entrees", "dessert")
+#: Menu group names as restaurants commonly call them (matched without case); `courses` adds more.
+COMMON_COURSES: dict[str, Course] = {
+    "appetizers": "apps",
+    "starters": "apps",
+    "small plates": "apps",
+    "entrees": "entrees",
+    "mains": "entrees",
+    "desserts": "dessert",
+    "dessert": "dessert",
+}
 
 
 class ToastOptions(PollOptions):
@@ -50,6 +71,14 @@ class ToastOptions(PollOptions):
     )
     page_size: Annotated[int, Field(ge=1, le=100)] = 100
     check_number: Literal["display", "guid"] = "display"
+    courses: dict[str, Course] = Field(
+        default_factory=dict,
+        description="menu group name -> course (apps / entrees / dessert), beside the common "
+        "names (Appetizers, Starters, Entrees, Mains, Desserts)",
+    )
+    default_course: Course = Field(
+        "entrees", description="the course a fired selection of an unmapped menu group fires"
+    )
 
 
 def _toast_time(ms: int) -> str:
@@ -67,6 +96,19 @@ def _ms(value: Any) -> int | None:
         return parse_rfc3339(text)
     except ValueError:
         return None
+
+
+def _item_groups(orders: list[Any]) -> set[str]:
+    """The menu group guids the orders' selections name."""
+    return {
+        g
+        for o in orders
+        if isinstance(o, dict)
+        for c in o.get("checks") or []
+        if isinstance(c, dict)
+        for s in c.get("selections") or []
+        if isinstance(s, dict) and (g := _guid(s.get("itemGroup"))) is not None
+    }
 
 
 def _guid(ref: Any) -> str | None:
@@ -87,6 +129,9 @@ class ToastSource(CloudPosSource):
         )
         self.logged_in = False
         self.tables: dict[str, str] = {}  # Toast table guid -> its name
+        self.groups: dict[str, str] = {}  # Toast menu group guid -> its name
+        self.courses = COMMON_COURSES | {k.casefold(): v for k, v in options.courses.items()}
+        self.menus_failed = ""  # why the menu groups could not be read (then default_course)
 
     async def close(self) -> None:
         await self.http.close()
@@ -130,6 +175,38 @@ class ToastSource(CloudPosSource):
             if isinstance(r, dict) and isinstance(r.get("guid"), str)
         }
 
+    async def load_groups(self) -> None:
+        """Menu group names from the menus API; without them every fired item is
+        `default_course` (a client without the menus:read scope still follows the floor)."""
+        try:
+            restaurant = await self.get("/menus/v2/menus")
+        except PermanentError as exc:
+            if not self.menus_failed:
+                log.warning("Toast menus unreadable: courses fall back", error=str(exc))
+            self.menus_failed = str(exc)[:200]
+            return
+        groups: dict[str, str] = {}
+        stack = [
+            g
+            for m in (restaurant.get("menus") if isinstance(restaurant, dict) else None) or []
+            if isinstance(m, dict)
+            for g in m.get("menuGroups") or []
+        ]
+        while stack:
+            group = stack.pop()
+            if not isinstance(group, dict):
+                continue
+            if isinstance(group.get("guid"), str) and isinstance(group.get("name"), str):
+                groups[group["guid"]] = group["name"]
+            stack.extend(group.get("menuGroups") or [])
+        self.groups = groups
+        self.menus_failed = ""
+
+    def course_of(self, selection: dict[str, Any]) -> Course | None:
+        """The course of a selection by its menu group's name, or None if unmapped."""
+        name = self.groups.get(_guid(selection.get("itemGroup")) or "")
+        return self.courses.get(name.casefold()) if name else None
+
     async def poll(self, since_ms: int) -> tuple[list[Input | RejectInput], int]:
         end_ms = self.context.clock() + 60_000
         orders: list[Any] = []
@@ -149,6 +226,8 @@ class ToastSource(CloudPosSource):
         wanted = {_guid(o.get("table")) for o in orders if isinstance(o, dict)} - {None}
         if wanted - set(self.tables):
             await self.load_tables()  # a table added in Toast since we last looked
+        if _item_groups(orders) - set(self.groups) and not self.menus_failed:
+            await self.load_groups()  # a menu group added since we last looked
         inputs: list[Input | RejectInput] = []
         watermark = since_ms
         for order in orders:
@@ -226,7 +305,7 @@ class ToastSource(CloudPosSource):
         if guests is not None:
             data = {**base, "guests": guests}
             out.append(Input(src, f"{cg}:m{modified}:guests", ev.CheckUpdated.TYPE, modified, data))
-        fired = False
+        fired: set[Course] = set()
         for sel in check.get("selections") or []:
             if (
                 not isinstance(sel, dict)
@@ -234,7 +313,9 @@ class ToastSource(CloudPosSource):
                 or sel.get("voided")
             ):
                 continue
-            fired = fired or sel.get("fulfillmentStatus") in FIRED
+            course = self.course_of(sel)
+            if sel.get("fulfillmentStatus") in FIRED:
+                fired.add(course or self.opts.default_course)
             name = sel.get("displayName")
             if not isinstance(name, str) or not name:
                 continue
@@ -244,6 +325,8 @@ class ToastSource(CloudPosSource):
                 "qty": max(1, round(qty)) if isinstance(qty, int | float) else 1,
                 "price": f"{float(sel.get('price') or 0):.2f}",
             }
+            if course is not None:
+                item["course"] = course
             out.append(
                 Input(
                     src,
@@ -253,9 +336,9 @@ class ToastSource(CloudPosSource):
                     {**base, "items": [item]},
                 )
             )
-        if fired:
-            data = {**base, "course": "entrees"}
-            out.append(Input(src, f"{cg}:fired", ev.CheckCourseFired.TYPE, modified, data))
+        for course in (c for c in COURSE_ORDER if c in fired):
+            data = {**base, "course": course}
+            out.append(Input(src, f"{cg}:fired:{course}", ev.CheckCourseFired.TYPE, modified, data))
         if order.get("voided") or check.get("voided"):
             out.append(Input(src, f"{cg}:voided", ev.CheckVoided.TYPE, modified, base))
         elif check.get("paymentStatus") in ("PAID", "CLOSED"):

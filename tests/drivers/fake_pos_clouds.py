@@ -169,11 +169,16 @@ class FakeToast(FakeVendor):
         self.tokens: set[str] = set()
         self.logins = 0
         self.table_reads = 0
+        #: the menus API's answer: menus, each with nested menuGroups (guid, name)
+        self.menus: list[dict[str, Any]] = []
+        self.menu_reads = 0
+        self.menus_forbidden = False
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post("/authentication/v1/authentication/login", self._login)
         app.router.add_get("/config/v2/tables", self._tables)
         app.router.add_get("/orders/v2/ordersBulk", self._orders)
+        app.router.add_get("/menus/v2/menus", self._menus)
 
     def expire_tokens(self) -> None:
         self.tokens.clear()
@@ -225,6 +230,16 @@ class FakeToast(FakeVendor):
         return web.json_response(
             [{"guid": g, "entityType": "Table", "name": n} for g, n in self.tables.items()]
         )
+
+    async def _menus(self, request: web.Request) -> web.StreamResponse:
+        """GET /menus/v2/menus: the restaurant's published menus (403 without menus:read)."""
+        refused = self._authorized(request) or await self.failure(request)
+        if refused is not None:
+            return refused
+        if self.menus_forbidden:
+            return web.json_response({"status": 403, "message": "missing scope"}, status=403)
+        self.menu_reads += 1
+        return web.json_response({"restaurantGuid": TOAST_RESTAURANT, "menus": self.menus})
 
     async def _orders(self, request: web.Request) -> web.StreamResponse:
         refused = self._authorized(request) or await self.failure(request)

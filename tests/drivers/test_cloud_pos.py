@@ -270,6 +270,81 @@ async def test_toast_orders_checks_courses_and_payment(
         await app.stop()
 
 
+async def test_toast_courses_follow_menu_groups_and_fulfilment(
+    tmp_path: Path, broker: EmbeddedBroker, toast: FakeToast
+) -> None:
+    """Toast has no course field: the selection's menu group names it (menus API), and a course
+    fires when its first selection is SENT (HOLD is paused, NEW not yet sent)."""
+    toast.tables = {"tg-2": "T2"}
+    toast.menus = [
+        {
+            "guid": "m-dinner",
+            "name": "Dinner",
+            "menuGroups": [
+                {"guid": "g-app", "name": "Appetizers", "menuGroups": []},
+                {
+                    "guid": "g-main",
+                    "name": "Mains",
+                    "menuGroups": [{"guid": "g-pasta", "name": "Pasta", "menuGroups": []}],
+                },
+                {"guid": "g-sweet", "name": "Sweet Things", "menuGroups": []},
+            ],
+        }
+    ]
+    courses = '{ "Sweet Things" = "dessert", "Pasta" = "entrees" }'
+    app = await started(tmp_path, broker, toast_entry(toast, courses=courses))
+    try:
+        src = source(app, "input.toast.main")
+
+        def sels(app_st: str, main_st: str, sweet_st: str) -> list[dict[str, Any]]:
+            return [
+                _sel("s-a", "Burrata", app_st, "g-app"),
+                _sel("s-m", "Cacio e pepe", main_st, "g-pasta"),
+                _sel("s-d", "Tiramisu", sweet_st, "g-sweet"),
+            ]
+
+        t0 = now_ms() - 60_000
+        order = {"table": {"guid": "tg-2"}, "numberOfGuests": 2}
+        toast.put("o-1", t0, **order, checks=[_check("c-1", "11", sels("NEW", "NEW", "NEW"))])
+        await until(lambda: status_of(app, "2") == "seated")
+        assert app.engine.tables["2"]["course"] is None
+        items = app.engine.state.floor.checks["11"].items
+        assert sorted((i["name"], i.get("course")) for it in items.values() for i in it) == [
+            ("Burrata", "apps"),
+            ("Cacio e pepe", "entrees"),
+            ("Tiramisu", "dessert"),
+        ]
+        toast.put("o-1", now_ms(), checks=[_check("c-1", "11", sels("SENT", "HOLD", "NEW"))])
+        await until(lambda: app.engine.tables["2"]["course"] == "apps")
+        toast.put("o-1", now_ms(), checks=[_check("c-1", "11", sels("READY", "SENT", "NEW"))])
+        await until(lambda: app.engine.tables["2"]["course"] == "entrees")
+        toast.put("o-1", now_ms(), checks=[_check("c-1", "11", sels("READY", "READY", "SENT"))])
+        await until(lambda: app.engine.tables["2"]["course"] == "dessert")
+        fired = app.engine.state.floor.checks["11"].courses
+        assert sorted(fired) == ["apps", "dessert", "entrees"]
+        assert toast.menu_reads == 1  # read once, again only for a group it does not know
+        await polled(src)
+        assert toast.menu_reads == 1 and src.blind is None
+    finally:
+        await app.stop()
+
+
+async def test_toast_without_menu_access_fires_the_default_course(
+    tmp_path: Path, broker: EmbeddedBroker, toast: FakeToast
+) -> None:
+    toast.tables = {"tg-2": "T2"}
+    toast.menus_forbidden = True  # a client without the menus:read scope
+    app = await started(tmp_path, broker, toast_entry(toast, default_course='"apps"'))
+    try:
+        src = source(app, "input.toast.main")
+        sel = _sel("s-a", "Soup", "SENT", "g-app")
+        toast.put("o-1", now_ms(), table={"guid": "tg-2"}, checks=[_check("c-1", "12", [sel])])
+        await until(lambda: app.engine.tables["2"]["course"] == "apps")
+        assert src.blind is None and "403" in src.menus_failed
+    finally:
+        await app.stop()
+
+
 class SecondSource(Component):
     """A second input source (as receipt capture would be) reporting check numbers it printed."""
 
@@ -351,8 +426,8 @@ def _line(uid: str, name: str, qty: str, cents: int) -> dict[str, Any]:
     }
 
 
-def _sel(guid: str, name: str, fulfillment: str) -> dict[str, Any]:
-    return {
+def _sel(guid: str, name: str, fulfillment: str, group: str | None = None) -> dict[str, Any]:
+    sel: dict[str, Any] = {
         "guid": guid,
         "displayName": name,
         "quantity": 1,
@@ -360,6 +435,9 @@ def _sel(guid: str, name: str, fulfillment: str) -> dict[str, Any]:
         "fulfillmentStatus": fulfillment,
         "voided": False,
     }
+    if group is not None:
+        sel["itemGroup"] = {"guid": group, "entityType": "MenuGroup"}
+    return sel
 
 
 def _check(
