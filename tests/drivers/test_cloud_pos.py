@@ -30,6 +30,7 @@ from floorlink.daemon.core.state import Input
 from floorlink.daemon.plugins import INPUT_SOURCES, Options, Plugin
 from floorlink.daemon.sources import SourceContext
 from floorlink.drivers.cloud_pos import CloudPosSource
+from floorlink.drivers.toast import ToastSource
 
 ALIASES = {"2": ["T2", "Table Two"], "8": ["Patio 12"]}
 
@@ -340,6 +341,7 @@ async def test_toast_without_menu_access_fires_the_default_course(
         sel = _sel("s-a", "Soup", "SENT", "g-app")
         toast.put("o-1", now_ms(), table={"guid": "tg-2"}, checks=[_check("c-1", "12", [sel])])
         await until(lambda: app.engine.tables["2"]["course"] == "apps")
+        assert isinstance(src, ToastSource)
         assert src.blind is None and "403" in src.menus_failed
     finally:
         await app.stop()
