@@ -167,6 +167,7 @@ class App:
             config.table_ids,
             self.clock.now,
             config.table_names,
+            sup.changed,
         )
         if self.sender is not None:
             sup.add(PagerComponent(self.sender))

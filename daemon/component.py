@@ -136,6 +136,11 @@ class Supervisor:
                 lines.append(f"{name}: {h.detail or 'down'}")
         return lines
 
+    def changed(self) -> None:
+        """A component's health flipped without a phase change: export and tell the stand."""
+        self.export_metrics()
+        self._on_change()
+
     def export_metrics(self) -> None:
         for name, (state, h) in self.health().items():
             up = state.phase == "up" and h.up

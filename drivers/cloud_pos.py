@@ -98,9 +98,11 @@ class CloudPosSource(Component):
                 await self.round()
                 delay = self.options.interval_seconds
             except CloudError as exc:
-                if self.blind is None:
-                    log.warning("cloud POS unreachable: blind", source=self.source, error=str(exc))
+                was = self.blind
                 self.blind = str(exc)[:200]
+                if was is None:
+                    log.warning("cloud POS unreachable: blind", source=self.source, error=str(exc))
+                    self.context.health_changed()
                 retry = exc.retry_after if isinstance(exc, TransientError) else None
                 delay = min(BACKOFF_MAX_S, max(delay * 2, retry or 0.0))
                 delay *= 0.75 + random.random() / 2
@@ -114,7 +116,8 @@ class CloudPosSource(Component):
         await self.submit_all(inputs)
         if self.blind is not None:
             log.info("cloud POS reachable again", source=self.source)
-        self.blind = None
+            self.blind = None
+            self.context.health_changed()
         self.watermark = max(self.watermark, watermark)
         self.rounds += 1
         log.debug("polled", source=self.source, inputs=len(inputs), s=time.monotonic() - started)

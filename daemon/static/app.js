@@ -608,6 +608,10 @@ function renderBanners() {
     if (s.clock_jump) out.push(`<div class="banner warn">The box's clock was corrected by ${Math.abs(s.clock_jump.minutes)} min; waits and pager timers were kept.</div>`);
     if (s.store_writable === false) out.push(`<div class="banner lost">Floorlink's disk is full: new POS events and changes are not being saved.</div>`);
     if (s.pager === "down") out.push(`<div class="banner warn">The pager transmitter is unplugged: pages will go out when it is back.</div>`);
+    for (const line of (s.degraded || []).filter((l) => l.startsWith("input."))) {
+      const what = line.slice(line.indexOf(": ") + 2);  // "toast:main is blind: <why>"
+      out.push(`<div class="banner warn" data-testid="blind-source">${esc(what)}. Its POS changes are not arriving; the other sources go on.</div>`);
+    }
   }
   $("banners").innerHTML = out.join("");
 }
