@@ -326,9 +326,13 @@ class WaitlistPart:
         if minutes <= 0 or all(e.heads_up_at is not None for e in waiting):
             return []
         out: list[tuple[int, str, Entry]] = []
+        # a table a paged party is on its way to will not free for the next one
+        promised = {e.table for e in self.entries.values() if e.status == "paged" and e.table}
         for tid in sorted(floor.specs):
             table = floor.states[tid]
             if table.status not in ("seated", "check_dropped", "bussing") or table.held_for:
+                continue
+            if tid in promised:
                 continue
             nxt = next((e for e in waiting if fits(e.party_size, floor.specs[tid].seats)), None)
             if nxt is None or nxt.heads_up_at is not None:

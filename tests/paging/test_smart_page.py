@@ -265,6 +265,26 @@ def test_heads_up_goes_once_to_the_next_party_when_a_fitting_table_is_predicted_
     s.assert_replays()
 
 
+def test_no_heads_up_for_a_table_a_paged_party_is_on_its_way_to() -> None:
+    """Kim is paged for table 2 (bussing): it is hers, so Ito, next in line, gets no heads-up
+    for it; table 12, still seated, gives Ito one."""
+    s = Service(heads_up_minutes=10, repage_after_minutes=120)
+    s("check.opened", 0, check="A", table="2", guests=2)
+    kim = s.add("Kim", 2, 7, 1)
+    ito = s.add("Ito", 2, 8, 2)
+    s("waitlist.due", 50, "timer")  # Kim's heads-up
+    assert pages(s("check.closed", 52, check="A", total="9.00")) == [f"page:{kim}:1"]
+    assert s.due() is None or s("waitlist.due", 53, "timer").result == "rejected"
+    assert s.part.entries[ito].heads_up_at is None
+    s("check.opened", 54, check="B", table="12", guests=2)
+    due = s.due()  # table 12, predicted free within 10 minutes some time after it opened
+    assert due is not None and due > T0 + 54 * MIN
+    out = s("waitlist.due", (due - T0) // MIN, "timer")
+    assert [e.type for e in out.events] == ["waitlist.heads_up"]
+    assert s.part.entries[ito].heads_up_table == "12"
+    s.assert_replays()
+
+
 def test_heads_up_is_off_by_default() -> None:
     s = Service()
     s("check.opened", 0, check="A", table="2", guests=2)
