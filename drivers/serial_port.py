@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import termios
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +19,8 @@ from typing import Any
 import serial
 import serial_asyncio_fast
 import structlog
+
+from floorlink.drivers.reconnect import Backoff, LinkState
 
 log = structlog.get_logger(__name__)
 
@@ -88,7 +89,7 @@ class _Link:
                 self.blocking.close()
 
 
-class SerialPort:
+class SerialPort(LinkState):
     """Keep one serial device open; tell listeners when it comes and goes."""
 
     def __init__(
@@ -100,6 +101,7 @@ class SerialPort:
         settings: dict[str, Any] | None = None,
     ) -> None:
         """`settings`: pyserial's other settings (bytesize, parity, stopbits, rtscts)."""
+        super().__init__()
         self.url = url
         self.baudrate = baudrate
         self.settings = dict(settings or {})
@@ -108,17 +110,8 @@ class SerialPort:
         self.reconnects = 0
         self.last_error: str | None = None
         self._link: _Link | None = None
-        self._connected = asyncio.Event()
-        self._listeners: list[Callable[[bool], None]] = []
         self._task: asyncio.Task[None] | None = None
         self._write_lock = asyncio.Lock()
-
-    @property
-    def connected(self) -> bool:
-        return self._connected.is_set()
-
-    def on_state_change(self, callback: Callable[[bool], None]) -> None:
-        self._listeners.append(callback)
 
     async def start(self) -> None:
         """Start supervising; returns at once, whether or not the device is there."""
@@ -131,13 +124,6 @@ class SerialPort:
                 await self._task
         self._drop()
 
-    async def wait_connected(self, timeout: float | None = None) -> bool:
-        try:
-            await asyncio.wait_for(self._connected.wait(), timeout)
-        except TimeoutError:
-            return False
-        return True
-
     async def write(self, data: bytes) -> None:
         """Write and drain; PortUnavailable when the device is not there (nothing was sent)."""
         async with self._write_lock:
@@ -149,19 +135,6 @@ class SerialPort:
             except (OSError, serial.SerialException, TimeoutError) as exc:
                 self._lost(exc)
                 raise PortUnavailable(f"{self.name} port {self.url} failed: {exc}") from exc
-
-    def _set(self, connected: bool) -> None:
-        if connected == self.connected:
-            return
-        if connected:
-            self._connected.set()
-        else:
-            self._connected.clear()
-        for cb in self._listeners:
-            try:
-                cb(connected)
-            except Exception:
-                log.exception("serial state listener failed")
 
     def _drop(self) -> None:
         if self._link is not None:
@@ -176,7 +149,7 @@ class SerialPort:
         self._drop()
 
     async def _supervise(self) -> None:
-        backoff = BACKOFF_START_S
+        backoff = Backoff(BACKOFF_START_S, BACKOFF_MAX_S)
         outage_logged = False
         while True:
             link = _Link(self.url, self.baudrate, self.settings)
@@ -188,14 +161,13 @@ class SerialPort:
                 if not outage_logged:
                     log.warning("serial port unavailable; retrying", port=self.url, error=str(exc))
                     outage_logged = True
-                await asyncio.sleep(backoff * (0.5 + random.random()))
-                backoff = min(backoff * 2, BACKOFF_MAX_S)
+                await backoff.wait()
                 continue
             if outage_logged or self.reconnects or self.last_error:
                 self.reconnects += 1
             log.info("serial port open", port=self.url, role=self.name)
             outage_logged = False
-            backoff = BACKOFF_START_S
+            backoff.reset()
             self._link = link
             self._set(True)
             try:
@@ -214,4 +186,4 @@ class SerialPort:
             except Exception as exc:  # never let the supervisor die: drop the port and reopen
                 self._drop()
                 self.last_error = repr(exc)
-                await asyncio.sleep(backoff)
+                await backoff.wait()

@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, ClassVar, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -38,6 +36,7 @@ from floorlink.drivers.pagers.base import (
     Nak,
     Page,
 )
+from floorlink.drivers.reconnect import Backoff, LinkState
 from floorlink.drivers.serial_port import PortUnavailable
 
 log = structlog.get_logger(__name__)
@@ -131,11 +130,12 @@ class RpsRequests:
         return [page]
 
 
-class HttpLink:
+class HttpLink(LinkState):
     """The HTTP transmitter as a port and a link: `connected` while it answers; a probe with
     capped, jittered backoff finds it again after a refused connection."""
 
     def __init__(self, url: str, decoder: RpsAnswers, timeout: float = 5.0) -> None:
+        super().__init__()
         self.url = url.rstrip("/")
         self.timeout = timeout
         self.name = "pager"
@@ -143,19 +143,10 @@ class HttpLink:
         self.last_error: str | None = None
         self._answers = AnswerQueue(decoder)
         self._session: aiohttp.ClientSession | None = None
-        self._connected = asyncio.Event()
-        self._listeners: list[Callable[[bool], None]] = []
         self._probe: asyncio.Task[None] | None = None
         parts = urlsplit(self.url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise ValueError(f"rps-http needs an http:// url as [pager] port, got {url!r}")
-
-    @property
-    def connected(self) -> bool:
-        return self._connected.is_set()
-
-    def on_state_change(self, callback: Callable[[bool], None]) -> None:
-        self._listeners.append(callback)
 
     async def start(self) -> None:
         timeout = aiohttp.ClientTimeout(total=self.timeout)
@@ -171,13 +162,6 @@ class HttpLink:
             await self._session.close()
             self._session = None
         self._set(False)
-
-    async def wait_connected(self, timeout: float | None = None) -> bool:
-        try:
-            await asyncio.wait_for(self._connected.wait(), timeout)
-        except TimeoutError:
-            return False
-        return True
 
     async def write(self, data: bytes) -> None:
         """One request; its answer goes to `answer`. PortUnavailable when nobody is there; a
@@ -200,19 +184,6 @@ class HttpLink:
     def discard(self) -> None:
         self._answers.clear()
 
-    def _set(self, up: bool) -> None:
-        if up == self.connected:
-            return
-        if up:
-            self._connected.set()
-        else:
-            self._connected.clear()
-        for cb in self._listeners:
-            try:
-                cb(up)
-            except Exception:
-                log.exception("pager state listener failed")
-
     def _lost(self, exc: BaseException) -> None:
         if self.connected:
             log.warning("pager transmitter lost", url=self.url, error=str(exc))
@@ -223,15 +194,14 @@ class HttpLink:
 
     async def _find(self) -> None:
         """GET / until the box answers (any status: it is there)."""
-        backoff = PROBE_START_S
+        backoff = Backoff(PROBE_START_S, PROBE_MAX_S)
         while self._session is not None:
             try:
                 async with self._session.get(f"{self.url}/") as resp:
                     await resp.read()
             except (aiohttp.ClientError, TimeoutError) as exc:
                 self.last_error = str(exc)
-                await asyncio.sleep(backoff * (0.5 + random.random()))
-                backoff = min(backoff * 2, PROBE_MAX_S)
+                await backoff.wait()
                 continue
             if self.last_error is not None:
                 self.reconnects += 1
