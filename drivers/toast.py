@@ -132,6 +132,7 @@ class ToastSource(CloudPosSource):
         self.groups: dict[str, str] = {}  # Toast menu group guid -> its name
         self.courses = COMMON_COURSES | {k.casefold(): v for k, v in options.courses.items()}
         self.menus_failed = ""  # why the menu groups could not be read (then default_course)
+        self.unknown_groups: set[str] = set()  # named by selections, not in the menus read
 
     async def close(self) -> None:
         await self.http.close()
@@ -226,8 +227,10 @@ class ToastSource(CloudPosSource):
         wanted = {_guid(o.get("table")) for o in orders if isinstance(o, dict)} - {None}
         if wanted - set(self.tables):
             await self.load_tables()  # a table added in Toast since we last looked
-        if _item_groups(orders) - set(self.groups) and not self.menus_failed:
+        groups = _item_groups(orders) - set(self.groups) - self.unknown_groups
+        if groups and not self.menus_failed:
             await self.load_groups()  # a menu group added since we last looked
+            self.unknown_groups |= groups - set(self.groups)  # not again (1 read/s at most)
         inputs: list[Input | RejectInput] = []
         watermark = since_ms
         for order in orders:

@@ -326,6 +326,14 @@ async def test_toast_courses_follow_menu_groups_and_fulfilment(
         assert toast.menu_reads == 1  # read once, again only for a group it does not know
         await polled(src)
         assert toast.menu_reads == 1 and src.blind is None
+        # a group the menus do not have (deleted since): read once more, then not again
+        gone = _sel("s-x", "Old special", "SENT", "g-gone")
+        toast.put(
+            "o-1", now_ms(), checks=[_check("c-1", "11", [*sels("READY", "READY", "READY"), gone])]
+        )
+        await polled(src)
+        await polled(src)
+        assert toast.menu_reads == 2 and src.blind is None
     finally:
         await app.stop()
 
