@@ -6,7 +6,10 @@ Response", "AM Page Modes", "Alert Overrides", "Pager Message Formats". One comm
     coaster:  APG,<pager>,<system>,<power>!<mode, 2 hex digits>   answered CPG,<pager>
     alpha:    PAGE,<pager>,<system>,<text>[\\f<alert overrides>]    answered PPG,<pager>
 
-and, once keyed on air, `SCPG,<pager>` (coaster) or `SPPG,<pager>` (pager). In the message part
+and, once keyed on air, `SCPG,<pager>` (coaster) or `SPPG,<pager>` (pager). The answers, the
+alpha command and its escapes are documented; the coaster command is inferred from the documented
+FM form (`FPG,27,0,3!1234`): LRS's "Coaster and Pager Data Format" page is not publicly reachable
+(docs/pagers.md says what was searched). In the message part
 the transmitter reads the two characters `\\f` as a form feed: what follows are alert override
 codes (`C54` cancels the pager's last page). Page mode = volume (0x40 loud, 0x00 quiet) + value
 (0x01 flash 30 s ... 0x07 glow 15 times, 0x0A flash 1 s).
