@@ -28,15 +28,16 @@ Submit = Callable[[Input | RejectInput], "asyncio.Future[Committed]"]
 class SourceContext:
     """What a source may use: the intake, the site's clock zone and tables, the box clock
     (epoch ms) for stamping facts that carry no time of their own, the table names (ids and
-    `aliases`) to resolve what a vendor calls a table, and `health_changed` to say at once that
-    its health flipped (a poller gone blind), so the stand shows it without waiting."""
+    `aliases`) to resolve what a vendor calls a table, and `status_changed` to say at once that
+    what it shows on the stand changed (a poller gone blind or back, a record it rejected), so
+    the stand shows it without waiting."""
 
     submit: Submit
     tz: ZoneInfo
     tables: tuple[str, ...]
     clock: Callable[[], int]
     names: TableNames = field(default_factory=lambda: TableNames(()))
-    health_changed: Callable[[], None] = lambda: None
+    status_changed: Callable[[], None] = lambda: None
 
     def resolve_table(self, name: str | None) -> str | None:
         """The table id a vendor's table name stands for, or None (a counted rejection)."""

@@ -102,7 +102,7 @@ class CloudPosSource(Component):
                 self.blind = str(exc)[:200]
                 if was is None:
                     log.warning("cloud POS unreachable: blind", source=self.source, error=str(exc))
-                    self.context.health_changed()
+                    self.context.status_changed()
                 retry = exc.retry_after if isinstance(exc, TransientError) else None
                 delay = min(BACKOFF_MAX_S, max(delay * 2, retry or 0.0))
                 delay *= 0.75 + random.random() / 2
@@ -117,7 +117,7 @@ class CloudPosSource(Component):
         if self.blind is not None:
             log.info("cloud POS reachable again", source=self.source)
             self.blind = None
-            self.context.health_changed()
+            self.context.status_changed()
         self.watermark = max(self.watermark, watermark)
         self.rounds += 1
         log.debug("polled", source=self.source, inputs=len(inputs), s=time.monotonic() - started)
@@ -145,6 +145,7 @@ class CloudPosSource(Component):
             self.last_rejection = reason
             metrics.INTEGRATION_REJECTIONS.labels(self.source).inc()
             log.warning("cloud POS record rejected", source=self.source, key=key, reason=reason)
+            self.context.status_changed()
         if count_only:
             return None
         return RejectInput(self.source, key, ev.CheckOpened.TYPE, reason)

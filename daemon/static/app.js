@@ -476,7 +476,14 @@ $("assign").addEventListener("submit", async (ev) => {
 function clockOf(ms) {
   return new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", timeZone: state.status?.timezone || undefined });
 }
+function renderRejections() {
+  const bySource = Object.entries(state.status?.rejections || {});
+  $("rejections").innerHTML = bySource.map(([source, r]) => `<li data-source="${esc(source)}"><div>`
+    + `<b>${esc(source.replace(/^input\.([^.]+)\./, "$1:"))}</b>: ${r.count} record${r.count === 1 ? "" : "s"} could not be placed`
+    + `<div class="meta">last: ${esc(r.last)}</div></div></li>`).join("");
+}
 function renderCloud() {
+  renderRejections();
   const s = state.status;
   const el = $("cloud-state");
   if (!s || s.cloud === "disabled") { el.textContent = "No cloud is set up: the floor runs on the LAN only."; return; }

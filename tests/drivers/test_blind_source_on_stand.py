@@ -1,7 +1,8 @@
 """Issue 14's "when the internet is down, the stand says which source went blind", in real
 headless Chromium against the real daemon (a child process, real Mosquitto) polling a loopback
-Toast API: the Toast API stops answering, the host stand names the poller that went blind and
-why, MQTT POS events go on, and the banner goes when Toast answers again."""
+Toast API: a Toast table that matches none of ours is a counted rejection named on the stand;
+the Toast API stops answering, the host stand names the poller that went blind and why, MQTT POS
+events go on, and the banner goes when Toast answers again."""
 
 from __future__ import annotations
 
@@ -64,6 +65,19 @@ async def test_the_stand_names_the_poller_that_went_blind(
         )
         await page.wait_for_selector('[data-table="2"][data-status="seated"]', timeout=10000)
         assert await page.locator('[data-testid="blind-source"]').count() == 0
+        # a Toast table that matches none of ours: a counted rejection, named on the stand
+        toast.tables["tg-roof"] = "Roof 1"
+        toast.put(
+            "o-2",
+            int(time.time() * 1000) - 5_000,
+            table={"guid": "tg-roof"},
+            checks=[{"guid": "c-2", "displayNumber": "42", "paymentStatus": "OPEN"}],
+        )
+        rejected = page.locator('[data-testid="rejections"] [data-source="input.toast.main"]')
+        await rejected.wait_for(timeout=10000)
+        text = await rejected.inner_text()
+        assert "toast:main" in text and "1 record could not be placed" in text
+        assert "'Roof 1' matches no table" in text
 
         toast.mode = "500"  # the internet (or Toast) is down
         banner = page.locator('[data-testid="blind-source"]')
