@@ -13,8 +13,8 @@ user's manual p. 14-15, JTECH J1901 data sheet p. 11 (worked examples). Byte for
 
 1200 baud 8N1 with RTS/CTS: the transmitter drops CTS when it cannot take data, and the host
 must stop at once; the port is opened with `rtscts` on, so the kernel's tty layer and the
-USB-serial adapter hold every byte while CTS is low (a pty has no CTS: docs/pagers.md). The transmitter
-never answers, so written is done.
+USB-serial adapter hold every byte while CTS is low (a pty has no CTS: docs/pagers.md). The
+transmitter never answers, so written is done.
 """
 
 from __future__ import annotations
