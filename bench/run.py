@@ -287,6 +287,7 @@ async def main() -> dict[str, Any]:
         "bench.transmitters",
         "bench.receipt_proxy",
         "bench.bad_input",
+        "bench.reports",
     ):
         with contextlib.suppress(ImportError):
             module = importlib.import_module(name)
@@ -346,6 +347,8 @@ def print_table(r: dict[str, Any]) -> None:
         print(f"RSS around {b['burst']} bad payloads, base/peak/after  {rss}")
         good = f"{b['good_ack_during_burst_p50_ms']} / {b['good_ack_during_burst_max_ms']} ms"
         print(f"good event ack during the burst p50/max   {good} ({b['bad_payloads_per_s']}/s)")
+    if "reports" in r:
+        print(importlib.import_module("bench.reports").render(r["reports"]))
     if "receipt_proxy" in r:
         x = r["receipt_proxy"]
         added = f"{x['added_p50_ms']} / {x['added_p99_ms']} ms"

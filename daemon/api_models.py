@@ -17,6 +17,10 @@ ENTRY_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 DEVICE_ID_PATTERN = r"^d-[a-f0-9]{12}$"
 RESERVATION_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
 TERMINAL_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+REPORT_PATTERN = r"^[a-z-]{1,32}$"
+MERGE_PATTERN = r"^m[0-9]{1,9}$"
+PROFILE_PATTERN = r"^g[0-9a-f]{12}$"
+DAY_PATTERN = r"^([0-9]{4}-[0-9]{2}-[0-9]{2}|today)$"
 TableStatus = Literal["available", "reserved", "seated", "check_dropped", "bussing", "blocked"]
 Course = Literal["apps", "entrees", "dessert"]
 
@@ -108,6 +112,16 @@ class PairBody(Body):
     )
 
 
+class MergeBody(Body):
+    a: str = Field(pattern=PROFILE_PATTERN, description="a guest profile id")
+    b: str = Field(pattern=PROFILE_PATTERN, description="its duplicate")
+
+
+class EraseBody(Body):
+    phone: str | None = Field(None, min_length=1, max_length=40)
+    email: str | None = Field(None, min_length=3, max_length=254)
+
+
 # ---- answers -------------------------------------------------------------------------------
 
 
@@ -187,6 +201,19 @@ class WaitlistEntry(Answer):
     reply: str | None = Field(None, description="the guest's text reply: on_my_way")
 
 
+class ReservationGuest(Answer):
+    """The guest's visit summary from their profile (daemon/profiles.py), current to the last
+    closed check."""
+
+    profile: str
+    visits: int = Field(ge=0)
+    last_visit: str | None
+    average_check: str | None = Field(description="decimal string, to the cent")
+    favourites: list[str]
+    allergies: str | None
+    vip: bool
+
+
 class Reservation(Answer):
     id: str
     time: str = Field(description="RFC 3339, the site's offset")
@@ -200,6 +227,7 @@ class Reservation(Answer):
     check: str | None = Field(None, description="the POS check linked to it")
     link_confidence: float | None = Field(None, description="1 when the host linked it")
     linked_by: str | None = Field(None, description="host or auto")
+    guest: ReservationGuest | None = Field(None, description="a returning guest's visit summary")
 
 
 class ReservationChange(Answer):
@@ -359,3 +387,64 @@ class CloudEvent(BaseModel):
     type: str
     at: int = Field(description="when it was stored, epoch ms")
     data: dict[str, Any] = Field(description="for table.status: the table object (TableObject)")
+
+
+class Report(Answer):
+    """A report (docs/reports.md): its columns, rows, and why a blank (null) cell is blank."""
+
+    report: str
+    title: str
+    columns: list[str]
+    rows: list[list[str | int | None]] = Field(description="money as decimal strings")
+    why: dict[str, str] = Field(description="column -> why its null cells are null")
+    since: str = Field(description="the first service day, YYYY-MM-DD")
+    until: str = Field(description="the last service day, YYYY-MM-DD")
+
+
+class VisitSummary(Answer):
+    visits: int = Field(ge=0)
+    last_visit: str | None
+    average_check: str | None = Field(description="decimal string, to the cent")
+    favourites: list[str]
+    allergies: str | None
+    vip: bool
+
+
+class GuestProfile(Answer):
+    """A guest's profile (daemon/profiles.py), as the host sees it on seating."""
+
+    id: str
+    name: str | None
+    vip: bool
+    reservations: list[str]
+    merges: list[str] = Field(description="the merges that joined duplicates into it")
+    spend: str
+    summary: VisitSummary
+
+
+class GuestMerge(Answer):
+    """One merge of duplicate profiles: undone (when) or still in force."""
+
+    merge: str
+    a: str | None = Field(None, description="one reservation of the first guest")
+    b: str | None = Field(None, description="one reservation of the second guest")
+    by: str | None = None
+    at: int | None = Field(None, description="epoch ms")
+    undone: int | None = Field(None, description="epoch ms, or null while in force")
+    profile: str | None = Field(None, description="the profile the first reservation is in now")
+
+
+class GuestMerges(Answer):
+    merges: list[GuestMerge]
+
+
+class GuestErased(Answer):
+    profile: str
+    events: int = Field(ge=0, description="events rewritten")
+    outbox: int = Field(ge=0, description="outbox rows rewritten")
+
+
+class GuestsPurged(Answer):
+    guests: int = Field(ge=0, description="guests erased (none when no retention is set)")
+    events: int = Field(ge=0)
+    outbox: int = Field(ge=0)

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import structlog
 
 from floorlink.bridge.service import CloudBridge
+from floorlink.daemon import guest_service as guests
 from floorlink.daemon import metrics, topics
 from floorlink.daemon.clock import AliveMark, BoxClock
 from floorlink.daemon.component import Health, Supervisor, TaskComponent
@@ -32,6 +33,7 @@ from floorlink.daemon.live_stream import LiveStream
 from floorlink.daemon.parts import build_state, register_views, waitlist_of
 from floorlink.daemon.plugins import PAGER_PROTOCOLS
 from floorlink.daemon.pos_intake import PosIntake
+from floorlink.daemon.profiles import LiveProfiles
 from floorlink.daemon.publisher import Publisher
 from floorlink.daemon.reads import Reads
 from floorlink.daemon.reserve import SpaceReserve
@@ -76,10 +78,12 @@ class App:
             config.store.snapshot_every,
             clock=lambda: self.clock.now(),
             reserve=reserve,
+            projections=[LiveProfiles.of(config)],
         )
         self.reads = Reads(self.engine, config)
         self.tz = self.reads.tz
         register_views(self.engine, self.tz)
+        guests.register_summaries(self.engine, config.site.country)
         self.stream = LiveStream()
         self.timers = Timers(self.engine, self.clock, alive, self._status_changed)
 
@@ -275,6 +279,36 @@ class App:
 
     async def servers(self) -> list[JSON]:
         return await self.reads.servers()
+
+    # guests and reports: the logic is daemon/guest_service.py
+
+    async def report(
+        self, name: str, day: str | None, since: str | None, until: str | None
+    ) -> CommandResult:
+        return await guests.report(self.config, name, self.clock.now(), day, since, until)
+
+    async def guest(self, phone: str | None, email: str | None) -> JSON | None:
+        found: JSON | None = await guests.lookup(self.engine, self.config, phone, email)
+        return found
+
+    async def guest_merges(self) -> JSON:
+        return await guests.merges(self.engine)
+
+    async def merge_guests(self, a: str, b: str) -> CommandResult:
+        return await guests.merge(self.engine, a, b, "host", self.clock.now())
+
+    async def unmerge_guests(self, merge: str) -> CommandResult:
+        return await guests.unmerge(self.engine, merge, "host", self.clock.now())
+
+    async def erase_guest(self, phone: str | None, email: str | None) -> CommandResult:
+        result = await guests.erase(self.engine, self.config, phone, email, self.clock.now())
+        self.publisher.on_broker_connect()  # retained tables again: a name may be on one
+        return result
+
+    async def purge_guests(self) -> CommandResult:
+        result = await guests.purge(self.engine, self.config, self.clock.now())
+        self.publisher.on_broker_connect()
+        return result
 
     async def reservation_change(self, reservation: str) -> JSON:
         return await self.reads.reservation_change(reservation)

@@ -24,16 +24,16 @@ import errno
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import structlog
 
 from floorlink.daemon import metrics
 from floorlink.daemon.core.closed_checks import fold_rows, take_rows
-from floorlink.daemon.core.state import Input, Outcome, State
+from floorlink.daemon.core.state import Event, Input, Outcome, State
 from floorlink.daemon.core.text import safe_text, storable
 from floorlink.daemon.reserve import SpaceReserve
 from floorlink.daemon.store import OutboxRow, Store, StoreError, Written
@@ -47,6 +47,18 @@ TRIM_AFTER_INPUTS = 1000
 TRIM_IDLE_S = 1.0
 T = TypeVar("T")
 DISK_FULL = "Floorlink's disk is full: this event was not saved. Send it again later."
+
+
+class StoreProjection(Protocol):
+    """A table derived from the log, kept current in the same transaction as its events (the
+    guest profiles, daemon/profiles.py): `opened` inside the open transaction, `write` after
+    each input's events and closed-checks rows are written."""
+
+    def opened(self, store: Store) -> None: ...
+
+    def write(
+        self, store: Store, events: Iterable[Event], checks: Iterable[Mapping[str, Any]]
+    ) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,8 +96,10 @@ class Engine:
         snapshot_every: int = 1000,
         clock: Callable[[], int] = now_ms,
         reserve: SpaceReserve | None = None,
+        projections: Sequence[StoreProjection] = (),
     ) -> None:
         self.store = store
+        self.projections = list(projections)
         self.reserve = reserve
         self.writable = True
         self.make_state = make_state
@@ -133,6 +147,8 @@ class Engine:
             self.store.write_tables(self.tables)
             if self.store.meta("closed_checks.rebuild") is not None:
                 self._rebuild_projection()
+            for projection in self.projections:
+                projection.opened(self.store)
             self.store.commit()
         except BaseException as exc:
             self.store.rollback()
@@ -227,6 +243,28 @@ class Engine:
             self.store.write_snapshot(self.state.seq, self.state.dumps(), self.clock())
             self.store.commit()
         self.store.close(clean=self.failed is None)
+
+    async def maintain(self, fn: Callable[[Store], T]) -> T:
+        """Run `fn(store)` on the store thread between batches (a guest erase rewrites the log),
+        then fold the state, the table objects and every view again from the store, and tell
+        the listeners (with an empty batch) so what was published is refreshed."""
+
+        def run() -> tuple[T, dict[str, Any]]:
+            out = fn(self.store)
+            self._rebuild()
+            self.tables = {tid: self.state.table_object(tid) for tid in self.state.floor.specs}
+            views = {name: build(self.state) for name, (_, build) in self.view_builders.items()}
+            return out, views
+
+        out, views = await self.call(run)
+        self.views.update(views)
+        self.views_changed = set(views)
+        for listener in self._listeners:
+            try:
+                listener([])
+            except Exception:
+                log.exception("listener failed")
+        return out
 
     async def next_outbox(self, consumer: str, limit: int, wake: asyncio.Event) -> list[OutboxRow]:
         """The consumer's oldest pending rows; waits on `wake` (set after new commits) while
@@ -428,6 +466,8 @@ class Engine:
         tables = {tid: self.state.table_object(tid) for tid in outcome.changed_tables}
         checks = take_rows(self.state)
         self.store.write(Written(outcome.events, outcome.effects, tables, checks), now)
+        for projection in self.projections:
+            projection.write(self.store, outcome.events, checks)
         seen[(inp.source, inp.eid)] = None
         return Committed(inp, outcome, tables)
 

@@ -15,6 +15,7 @@ import contextlib
 import hmac
 import json
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -32,7 +33,7 @@ from floorlink.daemon.logs import Throttle
 from floorlink.daemon.openapi import openapi_document
 from floorlink.daemon.pairing import PairingFull, Pairings
 from floorlink.daemon.pinlimit import PinLimiter
-from floorlink.daemon.routes import PARAMS, ROUTES, Route
+from floorlink.daemon.routes import PARAMS, QUERY, QUERY_MAX, ROUTES, Route
 from floorlink.daemon.service import (
     AddToWaitlist,
     BlockTable,
@@ -370,6 +371,39 @@ class Api:
         result = await self.service.partial_arrival(rid, body.table, body.arrived)
         return await self._on_reservation(rid, result)
 
+    # guests and reports (daemon/guest_service.py)
+
+    async def report(self, request: web.Request, body: None) -> web.Response:
+        q = request.query
+        result = await self.service.report(
+            request.match_info["id"], q.get("day"), q.get("since"), q.get("until")
+        )
+        return web.json_response(result.body) if result.ok else refusal(result)
+
+    async def guest(self, request: web.Request, body: None) -> web.Response:
+        phone, email = request.query.get("phone"), request.query.get("email")
+        found = await self.service.guest(phone, email) if phone or email else None
+        return web.json_response([] if found is None else [found])
+
+    async def guest_merges(self, request: web.Request, body: None) -> web.Response:
+        return web.json_response(await self.service.guest_merges())
+
+    async def merge_guests(self, request: web.Request, body: m.MergeBody) -> web.Response:
+        result = await self.service.merge_guests(body.a, body.b)
+        return web.json_response(result.body) if result.ok else refusal(result)
+
+    async def unmerge_guests(self, request: web.Request, body: None) -> web.Response:
+        result = await self.service.unmerge_guests(request.match_info["id"])
+        return web.json_response(result.body) if result.ok else refusal(result)
+
+    async def erase_guest(self, request: web.Request, body: m.EraseBody) -> web.Response:
+        result = await self.service.erase_guest(body.phone, body.email)
+        return web.json_response(result.body) if result.ok else refusal(result)
+
+    async def purge_guests(self, request: web.Request, body: None) -> web.Response:
+        result = await self.service.purge_guests()
+        return web.json_response(result.body) if result.ok else refusal(result)
+
     # PIN, pairing
 
     async def session(self, request: web.Request, body: m.PinBody) -> web.Response:
@@ -466,6 +500,8 @@ class Api:
 
         async def handle(request: web.Request) -> web.StreamResponse:
             self.authorize(request, route)
+            if route.query:
+                check_query(request, route)
             body = None
             if route.body is not None:
                 body = await read_body(request, route.body, not route.body_required, timeout)
@@ -473,6 +509,24 @@ class Api:
             return answer
 
         return handle
+
+
+def check_query(request: web.Request, route: Route) -> None:
+    """The route's query parameters against their declared pattern and length: 422 naming the
+    parameter, as a body field is named."""
+    for name in route.query:
+        value = request.query.get(name)
+        if value is None:
+            continue
+        pattern = QUERY[name][0]
+        if len(value) > QUERY_MAX or "\n" in value or (pattern and not re.search(pattern, value)):
+            BAD_REQUESTS.labels("query").inc()
+            raise _refuse(
+                web.HTTPUnprocessableEntity,
+                f"{name}: at most {QUERY_MAX} characters"
+                + (", YYYY-MM-DD" if pattern and "today" not in pattern else "")
+                + (" or today" if pattern and "today" in pattern else ""),
+            )
 
 
 def _sse(kind: str, payload: Any) -> bytes:

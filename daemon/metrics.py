@@ -105,3 +105,6 @@ STORE_INTEGRITY = Gauge(
     "floorlink_store_integrity_ok",
     "1 when the last integrity check of the store found it sound, 0 when it did not",
 )
+GUESTS_ERASED = Counter(
+    "floorlink_guests_erased_total", "Guests whose personal data was erased by the running daemon"
+)

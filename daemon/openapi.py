@@ -14,7 +14,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from floorlink.daemon import api_models as m
-from floorlink.daemon.routes import PARAMS, ROUTES, Route
+from floorlink.daemon.routes import PARAMS, QUERY, QUERY_MAX, ROUTES, Route
 
 REF = "#/components/schemas/{model}"
 TEXTS = {
@@ -84,6 +84,14 @@ def _operation(route: Route, open_reads: bool) -> dict[str, Any]:
                 "schema": {"type": "string", "pattern": pattern},
             }
         ]
+    for name in route.query:
+        qpattern, qtext = QUERY[name]
+        schema: dict[str, Any] = {"type": "string", "maxLength": QUERY_MAX}
+        if qpattern is not None:
+            schema["pattern"] = qpattern
+        op.setdefault("parameters", []).append(
+            {"name": name, "in": "query", "required": False, "description": qtext, "schema": schema}
+        )
     if route.body is not None:
         op["requestBody"] = {"required": route.body_required, **_json(_ref(route.body))}
     if route.answer is None and route.media is not None:

@@ -21,6 +21,7 @@ from floorlink.daemon.core.events import (
     types_in,
 )
 from floorlink.daemon.core.floor import TableSpec
+from floorlink.daemon.core.guests import GuestsPart
 from floorlink.daemon.core.quotes import TableView
 from floorlink.daemon.core.reservations import (
     ReservationsPart,
@@ -29,7 +30,7 @@ from floorlink.daemon.core.reservations import (
     link_stats,
 )
 from floorlink.daemon.core.servers import ServersPart, assignments
-from floorlink.daemon.core.state import State
+from floorlink.daemon.core.state import Part, State
 from floorlink.daemon.core.waitlist import PagingRules, WaitlistPart, quote_accuracy
 from floorlink.daemon.live_views import reservations_copy, waitlist_copy
 from floorlink.daemon.plugins import PAGER_PROTOCOLS
@@ -62,7 +63,8 @@ def build_state(config: Config) -> State:
     )
     waitlist = WaitlistPart(views, tz, rules)
     projection = ClosedChecksPart(readers=[waitlist.learn])
-    state = State(specs, tz, cloud, [projection, waitlist, reservations, ServersPart()])
+    parts: list[Part] = [projection, waitlist, reservations, ServersPart(), GuestsPart()]
+    state = State(specs, tz, cloud, parts)
     projection.bind(state)
     return state
 

@@ -8,8 +8,10 @@ the same everywhere. The guest object of their reservations keeps only that toke
 state with the same shape and the same anonymous totals (visits, spend, covers, items); the
 snapshots, the table objects, the closed-checks projection and the profiles are then rebuilt
 from it, so `floorlink replay` agrees. Deleted pages are zeroed (`secure_delete`), the file is
-vacuumed and the WAL checkpointed and truncated, so no old copy stays on disk. Run with the
-daemon stopped: its memory holds the state. See docs/reports.md#privacy.
+vacuumed and the WAL checkpointed and truncated, so no old copy stays on disk. A running
+daemon does it on its own store thread and folds its state again from the rewritten log
+(`erase_store`, through the local API); the CLI erases the file directly only when no daemon
+answers. See docs/reports.md#privacy.
 """
 
 from __future__ import annotations
@@ -120,18 +122,31 @@ def _erase_one(
 
 
 def erase(config: Config, targets: list[profiles.Profile], now_ms: int) -> dict[str, int]:
-    """Erase the personal data of `targets` (profiles built from this store's log)."""
+    """Erase the personal data of `targets` in a store no daemon has open (the CLI's path when
+    no daemon answers; a running daemon erases through `erase_store` on its own connection)."""
+    store = Store(config.store.path)
+    store.open()
+    try:
+        return erase_store(store, config, targets, now_ms)
+    finally:
+        store.close()
+
+
+def erase_store(
+    store: Store, config: Config, targets: list[profiles.Profile], now_ms: int
+) -> dict[str, int]:
+    """Rewrite the log in one transaction, rebuild everything derived from it, then zero, vacuum
+    and truncate the WAL. On the daemon's store thread when it runs (it then folds its state
+    again from the rewritten log: daemon/engine.py `maintain`)."""
     from floorlink.daemon.core.closed_checks import rows_of
     from floorlink.daemon.parts import build_state
 
-    store = Store(config.store.path)
-    store.open()
     db = store.db
     counts = {"guests": len(targets), "events": 0, "outbox": 0, "other": 0}
+    reservations, _ = profiles.from_log(store)
+    db.execute("PRAGMA secure_delete = ON")
+    store.begin()
     try:
-        reservations, _ = profiles.from_log(store)
-        db.execute("PRAGMA secure_delete = ON")
-        store.begin()
         for p in targets:
             _erase_one(db, p, personal_values(p, reservations), counts)
         # everything derived is rebuilt from the rewritten log
@@ -142,19 +157,31 @@ def erase(config: Config, targets: list[profiles.Profile], now_ms: int) -> dict[
         store.write_tables({tid: state.table_object(tid) for tid in state.floor.specs})
         if state.seq:
             store.write_snapshot(state.seq, state.dumps(), now_ms)
-        again, links = profiles.from_log(store)
-        tz = ZoneInfo(config.site.timezone)
-        rebuilt = profiles.build_profiles(again, links, rows, config.site.country, tz)
-        profiles.write_profiles(db, rebuilt)
+        profiles.rebuild_store(store, config.site.country, ZoneInfo(config.site.timezone))
         store.commit()
-        db.execute("VACUUM")
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     except BaseException:
         store.rollback()
         raise
-    finally:
-        store.close()
+    db.execute("VACUUM")
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return counts
+
+
+def find(
+    store: Store, config: Config, phone: str | None, email: str | None
+) -> profiles.Profile | None:
+    """The guest with this phone or email, built from what the log holds now."""
+    country = config.site.country
+    found = profiles.lookup(store.db, phone, email, country)
+    if found is None:
+        return None
+    reservations, links, merges = profiles.read_log(store)
+    checks = {row["check"]: row for row in store.closed_checks()}
+    tz = ZoneInfo(config.site.timezone)
+    built = profiles.build_profiles(
+        reservations, links, checks, country, tz, profiles.active(merges)
+    )
+    return next((p for p in built if p.id == found["id"]), None)
 
 
 def stale(built: Iterable[profiles.Profile], reservations: Mapping[str, Any], days: float,

@@ -6,8 +6,14 @@ same log gives the same profiles, so they are a projection like closed_checks, n
 source of truth. Guests are matched by phone normalised to E.164 with `phonenumbers` (from the
 site's country) and by email (lower-cased); reservations that share either are one guest. The
 name is only a tie-break: a reservation with neither phone nor email joins the one profile with
-exactly that name, never one of several. Money is integer cents. The `profiles` table holds
-them with indexes on phone and email for the lookup on seating.
+exactly that name, never one of several; a host's merge (`guest.merged`, undone by
+`guest.unmerged`) joins two profiles the matching could not. Money is integer cents. The
+`profiles` table holds them with indexes on phone and email for the lookup on seating.
+
+They are never stale: `LiveProfiles` runs inside the engine's transaction, after the events and
+the closed-checks rows of each input are written, and rebuilds only the profiles those touched
+(from `profile_members`, one row per reservation), so a profile is right the moment its check
+closes. `floorlink replay` compares them with a build from the whole log.
 """
 
 from __future__ import annotations
@@ -23,13 +29,17 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
+from floorlink.daemon.core.closed_checks import Row
 from floorlink.daemon.core.events import (
+    GuestMerged,
+    GuestUnmerged,
     ReservationLinked,
     ReservationUnlinked,
     ReservationUpserted,
 )
 from floorlink.daemon.core.guests import normalise_email, normalise_name, normalise_phone
-from floorlink.daemon.store import Store
+from floorlink.daemon.core.state import Event
+from floorlink.daemon.store import _CHECK_SQL, Store, _check_row
 
 if TYPE_CHECKING:
     from floorlink.daemon.config import Config
@@ -69,6 +79,7 @@ class Profile:
     source: str | None = None
     reservations: list[str] = field(default_factory=list)
     visits: list[Visit] = field(default_factory=list)
+    merges: list[str] = field(default_factory=list)  # the host's merges that joined it
 
     @property
     def spend_cents(self) -> int:
@@ -106,6 +117,7 @@ class Profile:
             "birthday": self.birthday,
             "source": self.source,
             "reservations": self.reservations,
+            "merges": self.merges,
             "covers": sum(v.covers for v in self.visits),
             "spend": f"{Decimal(self.spend_cents) / 100:.2f}",
             "visits": [
@@ -147,8 +159,10 @@ def build_profiles(
     checks: Mapping[str, Mapping[str, Any]],
     country: str,
     tz: ZoneInfo,
+    merges: Mapping[str, tuple[str, str]] | None = None,
 ) -> list[Profile]:
-    """The profiles the reservations, their check links and the projection rows give."""
+    """The profiles the reservations, their check links, the projection rows and the active
+    merges (id -> one reservation of each profile) give."""
     order = sorted(reservations, key=lambda r: (str(reservations[r].get("time") or ""), r))
     keys: dict[str, tuple[str | None, str | None, str | None]] = {}
     uf = _Union()
@@ -165,6 +179,11 @@ def build_profiles(
                 uf.union(by_key[k], rid)
             else:
                 by_key[k] = rid
+    merged: dict[str, list[str]] = {}
+    for mid, (a, b) in sorted((merges or {}).items()):
+        if a in keys and b in keys:
+            uf.union(a, b)
+            merged.setdefault(a, []).append(mid)
     # the name as a tie-break: only for a reservation with no phone and no email, and only
     # into the one group that carries exactly that name
     names: dict[str, set[str]] = {}
@@ -198,6 +217,7 @@ def build_profiles(
                     setattr(p, k, g[k])
             p.source = r.get("source") or p.source
             p.reservations.append(rid)
+            p.merges.extend(merged.get(rid, []))
             link = links.get(rid)
             row = checks.get(str(link["check"])) if link else None
             if row is not None and row.get("closed") is not None and row.get("voided") is None:
@@ -220,6 +240,7 @@ def build_profiles(
                     )
                 )
         p.visits.sort(key=lambda v: (v.day, v.check))
+        p.merges.sort(key=lambda m: (len(m), m))
         profiles.append(p)
     return profiles
 
@@ -231,6 +252,10 @@ def write_profiles(db: sqlite3.Connection, profiles: Iterable[Profile]) -> int:
     """Replace the `profiles` table's rows (inside the caller's transaction)."""
     db.execute("DELETE FROM profile_keys")
     db.execute("DELETE FROM profiles")
+    return _insert(db, profiles)
+
+
+def _insert(db: sqlite3.Connection, profiles: Iterable[Profile]) -> int:
     n = 0
     for p in profiles:
         doc = p.to_json()
@@ -247,6 +272,10 @@ def write_profiles(db: sqlite3.Connection, profiles: Iterable[Profile]) -> int:
         db.executemany(
             "INSERT OR IGNORE INTO profile_keys (key, profile) VALUES (?, ?)",
             [(f"phone:{x}", p.id) for x in p.phones] + [(f"email:{x}", p.id) for x in p.emails],
+        )
+        db.executemany(
+            "UPDATE profile_members SET profile = ? WHERE reservation = ?",
+            [(p.id, rid) for rid in p.reservations],
         )
         n += 1
     return n
@@ -275,34 +304,252 @@ def lookup(
 def from_log(store: Store) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
     """Every reservation (its latest version) and reservation -> check link the log holds. Read
     from the events, not the state: the state forgets past reservations, the log does not."""
-    reservations: dict[str, dict[str, Any]] = {}
-    links: dict[str, dict[str, Any]] = {}
-    for event in store.events():
-        d = event.data
-        if event.type == ReservationUpserted.TYPE:
-            reservations[str(d["id"])] = dict(d)
-        elif event.type == ReservationLinked.TYPE:
-            links[str(d["reservation"])] = dict(d)
-        elif event.type == ReservationUnlinked.TYPE:
-            links.pop(str(d["reservation"]), None)
+    reservations, links, _ = read_log(store)
     return reservations, links
 
 
+def read_log(
+    store: Store,
+) -> tuple[dict[str, dict[str, Any]], dict[str, dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Reservations, links, and every merge (id -> a, b, by, at, undone) the log holds."""
+    reservations: dict[str, dict[str, Any]] = {}
+    links: dict[str, dict[str, Any]] = {}
+    merges: dict[str, dict[str, Any]] = {}
+    for event in store.events():
+        _fold(event, reservations, links, merges)
+    return reservations, links, merges
+
+
+def _fold(
+    event: Event,
+    reservations: dict[str, dict[str, Any]],
+    links: dict[str, dict[str, Any]],
+    merges: dict[str, dict[str, Any]],
+) -> None:
+    d = event.data
+    if event.type == ReservationUpserted.TYPE:
+        reservations[str(d["id"])] = dict(d)
+    elif event.type == ReservationLinked.TYPE:
+        links[str(d["reservation"])] = dict(d)
+    elif event.type == ReservationUnlinked.TYPE:
+        links.pop(str(d["reservation"]), None)
+    elif event.type == GuestMerged.TYPE:
+        merges[str(d["merge"])] = {"a": d["a"], "b": d["b"], "by": d["by"], "at": event.at,
+                                   "undone": None}  # fmt: skip
+    elif event.type == GuestUnmerged.TYPE and str(d["merge"]) in merges:
+        merges[str(d["merge"])]["undone"] = event.at
+
+
+def active(merges: Mapping[str, Mapping[str, Any]]) -> dict[str, tuple[str, str]]:
+    return {k: (str(m["a"]), str(m["b"])) for k, m in merges.items() if m.get("undone") is None}
+
+
+def _member(rid: str, r: Mapping[str, Any], check: str | None, country: str) -> tuple[Any, ...]:
+    g = r.get("guest") or {}
+    phone, email = normalise_phone(g.get("phone"), country), normalise_email(g.get("email"))
+    return (rid, phone, email, normalise_name(g.get("name")), check, r.get("time"),
+            r.get("source"), json.dumps(dict(r), sort_keys=True))  # fmt: skip
+
+
+_UPSERT_MEMBER = (
+    'INSERT INTO profile_members (reservation, phone, email, name, "check", time, source, data)'
+    " VALUES (?,?,?,?,?,?,?,?) ON CONFLICT (reservation) DO UPDATE SET phone = excluded.phone,"
+    " email = excluded.email, name = excluded.name, time = excluded.time,"
+    " source = excluded.source, data = excluded.data"
+)
+
+
+def rebuild_store(store: Store, country: str, tz: ZoneInfo) -> list[Profile]:
+    """Every profile table rebuilt from the log and the projection (in the caller's
+    transaction): members, merges, profiles and their keys."""
+    reservations, links, merges = read_log(store)
+    db = store.db
+    db.execute("DELETE FROM profile_members")
+    db.execute("DELETE FROM profile_merges")
+    db.executemany(
+        _UPSERT_MEMBER,
+        [
+            _member(rid, r, str(links[rid]["check"]) if rid in links else None, country)
+            for rid, r in reservations.items()
+        ],
+    )
+    db.executemany(
+        'UPDATE profile_members SET "check" = ? WHERE reservation = ?',
+        [(str(link["check"]), rid) for rid, link in links.items()],
+    )
+    db.executemany(
+        "INSERT INTO profile_merges (merge, a, b, by, at, undone) VALUES (?,?,?,?,?,?)",
+        [(k, m["a"], m["b"], m["by"], m["at"], m["undone"]) for k, m in merges.items()],
+    )
+    checks = {row["check"]: row for row in store.closed_checks()}
+    profiles = build_profiles(reservations, links, checks, country, tz, active(merges))
+    write_profiles(db, profiles)
+    db.execute("DELETE FROM meta WHERE key = 'profiles.rebuild'")
+    return profiles
+
+
 def rebuild(config: Config) -> list[Profile]:
-    """Rebuild the profiles from the log and the closed-checks projection, in one transaction."""
+    """Rebuild the profiles from the log and the closed-checks projection, in one transaction.
+    The daemon keeps them current itself; this is for a store it has not opened since."""
     store = Store(config.store.path)
     store.open()
     try:
-        reservations, links = from_log(store)
-        checks = {row["check"]: row for row in store.closed_checks()}
-        tz = ZoneInfo(config.site.timezone)
-        profiles = build_profiles(reservations, links, checks, config.site.country, tz)
         store.begin()
-        write_profiles(store.db, profiles)
-        store.commit()
+        try:
+            profiles = rebuild_store(store, config.site.country, ZoneInfo(config.site.timezone))
+            store.commit()
+        except BaseException:
+            store.rollback()
+            raise
     finally:
         store.close()
     return profiles
+
+
+def stored(db: sqlite3.Connection) -> dict[str, dict[str, Any]]:
+    """Every profile in the table, by id (replay and the tests compare them with a rebuild)."""
+    return {str(i): json.loads(d) for i, d in db.execute("SELECT id, data FROM profiles")}
+
+
+def _chunks(items: Iterable[str], n: int = 500) -> Iterable[list[str]]:
+    batch: list[str] = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == n:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+class LiveProfiles:
+    """Keeps the profile tables current inside the engine's transaction (daemon/engine.py
+    `projections`): after each input's events and closed-checks rows are written, the
+    reservations they touched (upserted, linked, unlinked, merged, or whose check ended) and
+    every reservation connected to them (same phone, email, name, profile or merge, before or
+    after) are built again, and only their profiles are replaced. A connected set is closed
+    under everything the full build joins on, so the result is the full build's."""
+
+    def __init__(self, country: str, tz: ZoneInfo) -> None:
+        self.country, self.tz = country, tz
+
+    @classmethod
+    def of(cls, config: Config) -> LiveProfiles:
+        return cls(config.site.country, ZoneInfo(config.site.timezone))
+
+    def opened(self, store: Store) -> None:
+        """On start, inside the open transaction: a store from before v8 is built once."""
+        if store.meta("profiles.rebuild") is not None:
+            rebuild_store(store, self.country, self.tz)
+
+    def write(
+        self, store: Store, events: Iterable[Event], checks: Iterable[Mapping[str, Any]]
+    ) -> None:
+        db = store.db
+        touched: set[str] = set()
+        for e in events:
+            d = e.data
+            if e.type == ReservationUpserted.TYPE:
+                rid = str(d["id"])
+                db.execute(_UPSERT_MEMBER, _member(rid, d, None, self.country))
+                touched.add(rid)
+            elif e.type == ReservationLinked.TYPE:
+                rid = str(d["reservation"])
+                self._ensure(db, rid)
+                db.execute('UPDATE profile_members SET "check" = ? WHERE reservation = ?',
+                           (str(d["check"]), rid))  # fmt: skip
+                touched.add(rid)
+            elif e.type == ReservationUnlinked.TYPE:
+                rid = str(d["reservation"])
+                db.execute(
+                    'UPDATE profile_members SET "check" = NULL WHERE reservation = ?', (rid,)
+                )
+                touched.add(rid)
+            elif e.type == GuestMerged.TYPE:
+                db.execute(
+                    "INSERT OR REPLACE INTO profile_merges (merge, a, b, by, at, undone)"
+                    " VALUES (?,?,?,?,?,NULL)",
+                    (d["merge"], d["a"], d["b"], d["by"], e.at),
+                )
+                touched.update((str(d["a"]), str(d["b"])))
+            elif e.type == GuestUnmerged.TYPE:
+                row = db.execute(
+                    "SELECT a, b FROM profile_merges WHERE merge = ?", (d["merge"],)
+                ).fetchone()
+                db.execute("UPDATE profile_merges SET undone = ? WHERE merge = ?",
+                           (e.at, d["merge"]))  # fmt: skip
+                touched.update(str(x) for x in row or ())
+        ended = [str(r["check"]) for r in checks]
+        for batch in _chunks(ended):
+            q = ",".join("?" * len(batch))
+            touched.update(
+                str(r[0])
+                for r in db.execute(
+                    f'SELECT reservation FROM profile_members WHERE "check" IN ({q})', batch
+                )
+            )
+        if touched:
+            self.refresh(db, touched)
+
+    @staticmethod
+    def _ensure(db: sqlite3.Connection, rid: str) -> None:
+        """A link to a reservation the log never sent keeps a row, as the full build does not
+        (it has no guest): the row has no keys and joins nobody."""
+        db.execute(
+            "INSERT OR IGNORE INTO profile_members (reservation, data) VALUES (?, '{}')", (rid,)
+        )
+
+    def refresh(self, db: sqlite3.Connection, touched: Iterable[str]) -> list[Profile]:
+        """Build the profiles of `touched` and everything connected to them again."""
+        seen: set[str] = set()
+        frontier = set(touched)
+        rows: dict[str, tuple[Any, ...]] = {}
+        merges: dict[str, tuple[str, str]] = {}
+        while frontier:
+            seen |= frontier
+            found: set[str] = set()
+            for batch in _chunks(sorted(frontier)):
+                q = ",".join("?" * len(batch))
+                for row in db.execute(
+                    'SELECT reservation, profile, phone, email, name, "check", data'
+                    f" FROM profile_members WHERE reservation IN ({q})",
+                    batch,
+                ):
+                    rows[row[0]] = row
+                for mid, a, b in db.execute(
+                    f"SELECT merge, a, b FROM profile_merges WHERE undone IS NULL"
+                    f" AND (a IN ({q}) OR b IN ({q}))",
+                    batch + batch,
+                ):
+                    merges[mid] = (a, b)
+                    found.update((a, b))
+            for col, idx in (("profile", 1), ("phone", 2), ("email", 3), ("name", 4)):
+                values = sorted({rows[r][idx] for r in frontier if r in rows and rows[r][idx]})
+                for batch in _chunks(values):
+                    q = ",".join("?" * len(batch))
+                    found.update(
+                        str(r[0])
+                        for r in db.execute(
+                            f"SELECT reservation FROM profile_members WHERE {col} IN ({q})", batch
+                        )
+                    )
+            frontier = found - seen
+        reservations = {rid: json.loads(r[6]) for rid, r in rows.items() if r[6] != "{}"}
+        links = {rid: {"check": r[5]} for rid, r in rows.items() if r[5]}
+        checks: dict[str, Row] = {}
+        for batch in _chunks(sorted({str(r[5]) for r in rows.values() if r[5]})):
+            q = ",".join("?" * len(batch))
+            for row in db.execute(f'SELECT {_CHECK_SQL} FROM closed_checks WHERE "check" IN ({q})',
+                                  batch):  # fmt: skip
+                checks[row[0]] = _check_row(row)
+        old = sorted({str(r[1]) for r in rows.values() if r[1]})
+        for batch in _chunks(old):
+            q = ",".join("?" * len(batch))
+            db.execute(f"DELETE FROM profile_keys WHERE profile IN ({q})", batch)
+            db.execute(f"DELETE FROM profiles WHERE id IN ({q})", batch)
+        built = build_profiles(reservations, links, checks, self.country, self.tz, merges)
+        _insert(db, built)
+        return built
 
 
 def export(config: Config, profile: Mapping[str, Any]) -> dict[str, Any]:

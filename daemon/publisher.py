@@ -86,7 +86,7 @@ class Publisher:
             self._observe_quotes()
         if "quote_accuracy" in views:
             self.stream.broadcast("status", self.status())
-        if "reservations" in views:
+        if views & {"reservations", "guest_summaries"}:  # a visit summary is on each row
             self.stream.broadcast("reservations", self.reads.reservations())
         if "conflicts" in views:
             for res in batch:

@@ -41,7 +41,9 @@ class Reads:
 
     def reservations(self) -> list[JSON]:
         """Rendered now: the upcoming window rolls forward with the clock, not with events."""
-        return reservations_at(self.engine.views.get("reservations"), self.tz, self.engine.clock())
+        seen = reservations_at(self.engine.views.get("reservations"), self.tz, self.engine.clock())
+        known = self.engine.views.get("guest_summaries") or {}
+        return [r | {"guest": known.get(r["id"])} for r in seen]  # the profile's visit summary
 
     async def servers(self) -> list[JSON]:
         """The servers for the shift: each one's assigned tables and sections, and covers and

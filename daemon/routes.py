@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from floorlink.daemon import api_models as m
 
 Auth = Literal["public", "read", "stream", "write", "pin", "admin"]
-Param = Literal["table", "entry", "device", "reservation", "terminal"]
+Param = Literal["table", "entry", "device", "reservation", "terminal", "report", "merge"]
 
 #: path parameter -> (pattern, description); a request whose id does not fit is a plain 404.
 PARAMS: dict[Param, tuple[str, str]] = {
@@ -24,6 +24,21 @@ PARAMS: dict[Param, tuple[str, str]] = {
     "device": (m.DEVICE_ID_PATTERN, "A paired device's id, as GET /api/v1/devices lists it"),
     "reservation": (m.RESERVATION_ID_PATTERN, "A reservation id, as the reservations list it"),
     "terminal": (m.TERMINAL_PATTERN, "A POS terminal's name, as GET /api/v1/terminals lists it"),
+    "report": (
+        m.REPORT_PATTERN,
+        "A report's name, as `floorlink report` takes it (docs/reports.md)",
+    ),
+    "merge": (m.MERGE_PATTERN, "A merge's id, as GET /api/v1/guests/merges lists it"),
+}
+#: The longest query parameter value taken.
+QUERY_MAX = 254
+#: query parameter -> (pattern or None, description)
+QUERY: dict[str, tuple[str | None, str]] = {
+    "day": (m.DAY_PATTERN, "a service day, YYYY-MM-DD or today (default: the one that ended)"),
+    "since": (m.DAY_PATTERN.replace("|today", ""), "the first service day, YYYY-MM-DD"),
+    "until": (m.DAY_PATTERN.replace("|today", ""), "the last service day, YYYY-MM-DD"),
+    "phone": (None, "the guest's phone, in any spelling"),
+    "email": (None, "the guest's email"),
 }
 WRITE_ERRORS = (400, 401, 404, 408, 409, 413, 422, 500, 501, 503)
 PIN_ERRORS = (400, 401, 404, 408, 413, 422, 429)
@@ -69,6 +84,7 @@ class Route:
     param: Param | None = None
     documented: bool = True
     media: str | None = None  # the answer's media type when it is a file (answer None)
+    query: tuple[str, ...] = ()  # optional query parameters (QUERY)
 
 
 def _read(path: str, handler: str, summary: str, answer: type[BaseModel], many: bool) -> Route:
@@ -259,6 +275,70 @@ ROUTES: tuple[Route, ...] = (
         param="terminal",
     ),
     _read("/api/v1/status", "status", "Connections and health, for the banners", m.Status, False),
+    Route(
+        "GET",
+        "/api/v1/reports/{id}",
+        "report",
+        "A report over service days as JSON, for the page's charts (docs/reports.md)",
+        "read",
+        answer=m.Report,
+        errors=(401, 404, 422),
+        param="report",
+        query=("day", "since", "until"),
+    ),
+    Route(
+        "GET",
+        "/api/v1/guests",
+        "guest",
+        "The guest with this phone or email, with their visit summary (the lookup on seating):"
+        " a list of one, or empty",
+        "read",
+        answer=m.GuestProfile,
+        many=True,
+        errors=(401, 422),
+        query=("phone", "email"),
+    ),
+    _read(
+        "/api/v1/guests/merges",
+        "guest_merges",
+        "Every merge of duplicate guests",
+        m.GuestMerges,
+        False,
+    ),
+    _write(
+        "/api/v1/guests/merge",
+        "merge_guests",
+        "Merge two duplicate guest profiles, their history kept; answers the merge",
+        m.GuestMerge,
+        None,
+        m.MergeBody,
+    ),
+    _write(
+        "/api/v1/guests/merges/{id}/undo",
+        "unmerge_guests",
+        "Undo a merge: the profiles split back as the matching alone makes them",
+        m.GuestMerge,
+        "merge",
+    ),
+    Route(
+        "POST",
+        "/api/v1/guests/erase",
+        "erase_guest",
+        "Erase a guest's personal data everywhere while the daemon runs (staff token only)",
+        "admin",
+        m.EraseBody,
+        answer=m.GuestErased,
+        errors=(400, 401, 404, 408, 413, 422, 503),
+    ),
+    Route(
+        "POST",
+        "/api/v1/guests/purge",
+        "purge_guests",
+        "Erase the guests not seen for privacy.retention_days, while the daemon runs",
+        "admin",
+        answer=m.GuestsPurged,
+        errors=(401,),
+    ),
     Route(
         "POST",
         "/api/v1/backup",

@@ -160,6 +160,30 @@ class FloorService(Protocol):
         """The reservation's link and partial arrival as they stand now."""
         ...
 
+    async def report(
+        self, name: str, day: str | None, since: str | None, until: str | None
+    ) -> CommandResult:
+        """A report as JSON (daemon/report.py): 404 unknown name, 422 bad dates."""
+        ...
+
+    async def guest(self, phone: str | None, email: str | None) -> JSON | None:
+        """A guest's profile by phone or email (daemon/profiles.py), None if unknown."""
+        ...
+
+    async def guest_merges(self) -> JSON: ...
+
+    async def merge_guests(self, a: str, b: str) -> CommandResult: ...
+
+    async def unmerge_guests(self, merge: str) -> CommandResult: ...
+
+    async def erase_guest(self, phone: str | None, email: str | None) -> CommandResult:
+        """Erase a guest everywhere while running (daemon/privacy.py)."""
+        ...
+
+    async def purge_guests(self) -> CommandResult:
+        """Erase the guests not seen for privacy.retention_days."""
+        ...
+
     def live(self) -> AsyncIterator[tuple[LiveKind, Any]]:
         """Every change after the call, as (kind, payload): ("table", table object),
         ("waitlist", full list), ("reservations", full list), ("status", status dict)."""

@@ -131,3 +131,108 @@ def month() -> list[Visit]:
 
 def cents(d: Decimal | str) -> int:
     return int(Decimal(d) * 100)
+
+
+SOURCES = [("online", 50), ("phone", 35), ("walk_in", 15)]
+GUESTS = 40
+
+
+@dataclass(frozen=True)
+class Booking:
+    """The reservation linked to a check of the month (six in ten are booked)."""
+
+    reservation: str
+    check: str
+    time: str  # RFC 3339, local offset
+    slot: str  # HH:MM, 30-minute slot of `time`
+    source: str
+    guest: int  # which of the GUESTS
+
+    @property
+    def phone(self) -> str:
+        return f"+1 312 555 01{self.guest:02d}"
+
+    def doc(self, covers: int) -> dict[str, Any]:
+        return {"id": self.reservation, "status": "completed", "time": self.time,
+                "party_size": covers, "source": self.source,
+                "guest": {"name": f"Guest {self.guest}", "phone": self.phone}}  # fmt: skip
+
+
+def bookings(visits: list[Visit]) -> dict[str, Booking]:
+    """check -> its booking, from a generator of its own (the month's figures stay put)."""
+    rnd = random.Random(SEED + 1)
+    out = {}
+    for v in visits:
+        if rnd.random() >= 0.6:
+            continue
+        at = datetime.fromtimestamp(v.opened / 1000, TZ) - timedelta(minutes=5 * rnd.randrange(4))
+        source = rnd.choices([s for s, _ in SOURCES], [w for _, w in SOURCES])[0]
+        slot = f"{at.hour:02d}:{at.minute // 30 * 30:02d}"
+        out[v.check] = Booking(f"R{v.check}", v.check, at.isoformat(), slot, source,
+                               rnd.randrange(GUESTS))  # fmt: skip
+    return out
+
+
+def write_bookings(db: Any, visits: list[Visit], booked: dict[str, Booking]) -> None:
+    """The reservations and their links as the daemon keeps them (profile_members), and the
+    profiles built from them (daemon/profiles.py), inside the caller's transaction."""
+    from floorlink.daemon.profiles import LiveProfiles, _member
+
+    covers = {v.check: v.covers for v in visits}
+    for b in booked.values():
+        db.execute(
+            'INSERT INTO profile_members (reservation, phone, email, name, "check", time,'
+            " source, data) VALUES (?,?,?,?,?,?,?,?)",
+            _member(b.reservation, b.doc(covers[b.check]), b.check, "US"),
+        )
+    LiveProfiles("US", TZ).refresh(db, [b.reservation for b in booked.values()])
+
+
+@dataclass(frozen=True)
+class Wait:
+    """A walk-in party that waited for its table: added to the waitlist with a quote, seated
+    when its check opened."""
+
+    entry: str
+    day: date
+    size: int
+    added: int
+    seated: int
+    quoted: int  # minutes
+    waited: int  # minutes
+
+
+def waits(visits: list[Visit], booked: dict[str, Booking]) -> list[Wait]:
+    rnd = random.Random(SEED + 2)
+    out = []
+    for v in visits:
+        if v.check in booked or rnd.random() >= 0.4:
+            continue
+        quoted = rnd.randrange(5, 45, 5)
+        waited = max(0, quoted + rnd.randrange(-12, 13))
+        out.append(Wait(f"W{v.check}", v.day, v.covers, v.opened - waited * MIN, v.opened,
+                        quoted, waited))  # fmt: skip
+    return out
+
+
+def write_waits(db: Any, waits: list[Wait]) -> None:
+    """Their `waitlist.added` and `waitlist.seated` events, as the log holds them."""
+    import json
+
+    rows = []
+    for w in waits:
+        rows.append(
+            (
+                "host",
+                f"a{w.entry}",
+                "waitlist.added",
+                w.added,
+                {"entry": w.entry, "party_size": w.size, "quoted_minutes": w.quoted},
+            )
+        )
+        rows.append(("host", f"s{w.entry}", "waitlist.seated", w.seated, {"entry": w.entry}))
+    rows.sort(key=lambda r: (r[3], r[1]))
+    db.executemany(
+        "INSERT INTO events (seq, source, eid, type, at, data, received) VALUES (?,?,?,?,?,?,?)",
+        [(n, s, e, t, at, json.dumps(d), at) for n, (s, e, t, at, d) in enumerate(rows, 1)],
+    )  # fmt: skip

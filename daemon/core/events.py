@@ -758,6 +758,51 @@ class ReservationUnlink(Body):
 
 # ---- the registry --------------------------------------------------------------------------
 
+
+@dataclass(frozen=True, slots=True)
+class GuestMerged(Body):
+    """Two guest profiles are one guest (duplicates the matching could not see): `a` and `b` are
+    one reservation of each, so the merge survives any later rebuild (daemon/core/guests.py)."""
+
+    TYPE = "guest.merged"
+    GROUP = "guests"
+    merge: str
+    a: str
+    b: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class GuestUnmerged(Body):
+    """A merge undone: the profiles split back exactly as the matching alone makes them."""
+
+    TYPE = "guest.unmerged"
+    GROUP = "guests"
+    merge: str
+    by: str
+
+
+@dataclass(frozen=True, slots=True)
+class GuestMerge(Body):
+    """Merge the guests of two reservations (one of each duplicate profile)."""
+
+    TYPE = "guest.merge"
+    GROUP = "guests"
+    a: str
+    b: str
+    by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GuestUnmerge(Body):
+    """Undo one merge, by its id."""
+
+    TYPE = "guest.unmerge"
+    GROUP = "guests"
+    merge: str
+    by: str | None = None
+
+
 #: type -> class of every logged event.
 EVENTS: dict[str, type[Body]] = {}
 #: type -> class of every command (an input that is not itself logged).
@@ -806,6 +851,8 @@ _register(
     ReservationPartialEvent,
     ReservationLinked,
     ReservationUnlinked,
+    GuestMerged,
+    GuestUnmerged,
 )
 _register(
     COMMANDS,
@@ -827,6 +874,8 @@ _register(
     ReservationPartial,
     ReservationLink,
     ReservationUnlink,
+    GuestMerge,
+    GuestUnmerge,
 )
 
 

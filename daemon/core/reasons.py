@@ -17,6 +17,8 @@ REASONS: dict[str, str] = {
     "unknown_entry": "there is no such waitlist entry",
     "unknown_reservation": "there is no such reservation",
     "unknown_check": "there is no such POS check",
+    "unknown_merge": "there is no such merge of guest profiles",
+    "duplicate_merge": "the guests are already merged, or the merge is already undone",
     "not_linked": "the reservation is not linked to a check",
     "wrong_status": "the table or party is not in a status that allows this",
     "party_too_large": "the party has more guests than the table has seats",

@@ -394,6 +394,15 @@ function linkText(r) {
   return bits.length ? ` · ${bits.join(" · ")}` : "";
 }
 
+// A returning guest's visit summary from their profile: visits, last, average, favourites.
+function visitText(g) {
+  if (!g || !g.visits) return "";
+  const bits = [`${g.visits} visit${g.visits === 1 ? "" : "s"}`, `last ${esc(g.last_visit)}`, `avg $${esc(g.average_check)}`];
+  if (g.favourites.length) bits.push(esc(g.favourites.join(", ")));
+  if (g.allergies) bits.push(`<b>allergies: ${esc(g.allergies)}</b>`);
+  return `<div class="meta visits" data-testid="visit-summary">${bits.join(" · ")}</div>`;
+}
+
 function renderReservations() {
   const list = $("reservations");
   if (!state.reservations.length) { list.innerHTML = renderConflicts() + `<li class="empty">No reservations in the next hours.</li>`; return; }
@@ -403,7 +412,7 @@ function renderReservations() {
     li.dataset.reservation = r.id;
     li.innerHTML = `<div><b>${esc(r.name)}</b> · ${r.party_size}${r.vip ? " ★" : ""}`
       + `<div class="meta">${new Date(r.time).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", timeZone: state.status?.timezone || undefined })}`
-      + `${r.table ? ` · table ${esc(r.table)}${r.held ? " (held)" : ""}` : ""} · ${esc(r.status)}${linkText(r)}</div></div>`;
+      + `${r.table ? ` · table ${esc(r.table)}${r.held ? " (held)" : ""}` : ""} · ${esc(r.status)}${linkText(r)}</div>${visitText(r.guest)}</div>`;
     const btns = document.createElement("div");
     btns.className = "btns";
     btns.append(button(r.check ? "Relink" : "Link check", "", () => chooseCheck(r), "link"));

@@ -9,7 +9,7 @@ import pytest
 from helpers import Feed
 
 import floorlink.daemon.core as core_pkg
-from floorlink.daemon.core import closed_checks, quotes, reservations, servers, waitlist
+from floorlink.daemon.core import closed_checks, guests, quotes, reservations, servers, waitlist
 from floorlink.daemon.routes import status_for
 
 
@@ -165,7 +165,7 @@ FORBIDDEN_BUILTINS = {"open", "print", "input", "exec", "eval", "__import__"}
 
 
 def test_every_part_is_in_the_core() -> None:
-    for part in (waitlist, quotes, reservations, closed_checks, servers):
+    for part in (waitlist, quotes, reservations, closed_checks, servers, guests):
         assert Path(str(part.__file__)) in PURE
 
 

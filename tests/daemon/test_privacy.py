@@ -8,7 +8,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from test_profiles import NIGHT, _config, _serve
+from guests_support import NIGHT
+from test_profiles import _config, _serve
 
 from floorlink.daemon import privacy, profiles
 from floorlink.daemon.app import build_state

@@ -8,9 +8,9 @@ import json
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
+from guests_support import NIGHT, TZ, VISITS, _res
 
 from floorlink.daemon import profiles
 from floorlink.daemon.app import build_state
@@ -20,9 +20,6 @@ from floorlink.daemon.core.reservations import ReservationsPart, guest_payload
 from floorlink.daemon.core.state import Input
 from floorlink.daemon.engine import Engine
 from floorlink.daemon.store import Store
-
-TZ = ZoneInfo("America/Chicago")
-NIGHT = datetime(2026, 11, 2, 18, tzinfo=TZ)
 
 
 def _config(tmp_path: Path) -> Config:
@@ -35,30 +32,14 @@ def _config(tmp_path: Path) -> Config:
     return parse_config(text, {})
 
 
-def _res(rid: str, day: int, **guest: Any) -> dict[str, Any]:
-    at = (NIGHT + timedelta(days=day)).isoformat()
-    return {"id": rid, "status": "confirmed", "time": at, "party_size": 2, "source": "online",
-            "guest": guest, "updated_at": at}  # fmt: skip
-
-
-VISITS: list[tuple[str, int, dict[str, Any], str, list[dict[str, Any]]]] = [
-    # Ana books online with her mobile, then by phone with a spaced-out local number, then with
-    # only her email; Bo has no phone or email and a name of his own.
-    ("r1", 0, {"name": "Ana Ruiz", "phone": "+1 312 555 0101", "email": "Ana@Example.com",
-               "vip": True, "allergies": "shellfish"}, "100.00",
-     [{"name": "ribeye", "qty": 1, "price": "60.00"}, {"name": "tart", "qty": 1, "price": "12"}]),
-    ("r2", 7, {"name": "Ana R.", "phone": "(312) 555-0101"}, "140.50",
-     [{"name": "ribeye", "qty": 2, "price": "60.00"}]),
-    ("r3", 14, {"name": "Ana Ruiz", "email": "ana@example.com "}, "80.25",
-     [{"name": "ribeye", "qty": 1, "price": "60.00"}, {"name": "soup", "qty": 1, "price": "9"}]),
-    ("r4", 1, {"name": "Bo Chen"}, "55.00", [{"name": "soup", "qty": 2, "price": "9"}]),
-    ("r5", 2, {"name": "Ana Ruiz"}, "20.00", []),  # no phone or email: the name ties her to Ana
-]  # fmt: skip
-
-
 async def _serve(config: Config) -> None:
     clock = [0]  # the box's clock follows the service being replayed
-    engine = Engine(Store(config.store.path), lambda: build_state(config), clock=lambda: clock[0])
+    engine = Engine(
+        Store(config.store.path),
+        lambda: build_state(config),
+        clock=lambda: clock[0],
+        projections=[profiles.LiveProfiles.of(config)],
+    )
     await engine.open()
     runner = asyncio.create_task(engine.run())
     n = 0

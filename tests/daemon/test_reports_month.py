@@ -13,7 +13,22 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from report_month import DAYS, FIRST, TABLES, TZ, Visit, config_for, config_text, month
+from report_month import (
+    DAYS,
+    FIRST,
+    TABLES,
+    TZ,
+    Booking,
+    Visit,
+    Wait,
+    bookings,
+    config_for,
+    config_text,
+    month,
+    waits,
+    write_bookings,
+    write_waits,
+)
 
 from floorlink.daemon.cli import main
 from floorlink.daemon.config import Config
@@ -29,12 +44,29 @@ def visits() -> list[Visit]:
 
 
 @pytest.fixture(scope="module")
-def config(tmp_path_factory: pytest.TempPathFactory, visits: list[Visit]) -> Config:
+def booked(visits: list[Visit]) -> dict[str, Booking]:
+    return bookings(visits)
+
+
+@pytest.fixture(scope="module")
+def waited(visits: list[Visit], booked: dict[str, Booking]) -> list[Wait]:
+    return waits(visits, booked)
+
+
+@pytest.fixture(scope="module")
+def config(
+    tmp_path_factory: pytest.TempPathFactory,
+    visits: list[Visit],
+    booked: dict[str, Booking],
+    waited: list[Wait],
+) -> Config:
     config = config_for(tmp_path_factory.mktemp("month") / "f.db")
     store = Store(config.store.path)
     store.open()
     store.begin()
     store.write_closed_checks(v.row(n) for n, v in enumerate(visits, start=1))
+    write_bookings(store.db, visits, booked)
+    write_waits(store.db, waited)
     store.commit()
     store.close()
     return config
@@ -165,6 +197,92 @@ def test_spend_per_person_by_party_size(visits: list[Visit], period: Period) -> 
             money(sum(v.cents for v in g)),
         )
         assert per_person == per(sum(v.cents for v in g), sum(v.covers for v in g))
+
+
+def test_per_cover_revenue_by_reservation_slot(
+    visits: list[Visit], booked: dict[str, Booking], period: Period
+) -> None:
+    groups = _grouped(visits, lambda v: booked[v.check].slot if v.check in booked else "walk-in")
+    rows = json_rows(period, "slots")
+    assert [r[0] for r in rows] == sorted(groups, key=lambda k: (k == "walk-in", k))
+    assert rows[-1][0] == "walk-in" and len(rows) > 4
+    for slot, checks, covers, revenue, per_cover, average in rows:
+        g = groups[str(slot)]
+        cents, n = sum(v.cents for v in g), sum(v.covers for v in g)
+        assert (checks, covers, revenue) == (len(g), n, money(cents))
+        assert (per_cover, average) == (per(cents, n), per(cents, len(g)))
+
+
+def test_average_spend_of_online_phone_and_walk_in_guests(
+    visits: list[Visit], booked: dict[str, Booking], period: Period
+) -> None:
+    def source(v: Visit) -> str:
+        b = booked.get(v.check)
+        return "walk-in" if b is None or b.source == "walk_in" else b.source
+
+    groups = _grouped(visits, source)
+    rows = json_rows(period, "sources")
+    assert [r[0] for r in rows] == ["online", "phone", "walk-in"]
+    for src, checks, covers, revenue, average, per_cover, _share in rows:
+        g = groups[str(src)]
+        cents, n = sum(v.cents for v in g), sum(v.covers for v in g)
+        assert (checks, covers, revenue) == (len(g), n, money(cents))
+        assert (average, per_cover) == (per(cents, len(g)), per(cents, n))
+    # pinned: a change in the generator or the sums shows up here
+    assert [(r[0], r[1], r[4]) for r in rows] == PINNED_SOURCES
+
+
+PINNED_SOURCES = [("online", 131, "95.21"), ("phone", 79, "84.27"), ("walk-in", 226, "85.47")]
+
+
+def test_guests_by_lifetime_value(
+    visits: list[Visit], booked: dict[str, Booking], period: Period, config: Config
+) -> None:
+    spend: dict[int, list[Visit]] = defaultdict(list)
+    for v in paid(visits):
+        if v.check in booked:
+            spend[booked[v.check].guest].append(v)
+    rows = json_rows(period, "lifetime")
+    assert len(rows) == len(spend)  # fewer than the report's top 100
+    expected = sorted(spend.items(), key=lambda kv: -sum(v.cents for v in kv[1]))
+    got = [(r[3], r[6]) for r in rows]
+    assert got == [(len(vs), money(sum(v.cents for v in vs))) for _, vs in expected]
+    for rank, _guest, name, n, first, last, total, average, in_period in rows:
+        assert isinstance(rank, int) and str(name).startswith("Guest ")
+        (g,) = {i for i, vs in spend.items() if f"Guest {i}" == name}
+        vs = spend[g]
+        assert first == min(v.day for v in vs).isoformat()
+        assert last == max(v.day for v in vs).isoformat()
+        assert average == per(sum(v.cents for v in vs), len(vs)) and in_period == total
+        assert n == len(vs)
+    # a week: lifetime counts every visit up to its end, the period only that week's
+    week = load_period(config, FIRST + timedelta(days=7), FIRST + timedelta(days=13))
+    for _rank, _guest, name, n, first, last, total, _avg, in_period in json_rows(week, "lifetime"):
+        g = int(str(name).split()[1])
+        upto = [v for v in spend[g] if v.day <= FIRST + timedelta(days=13)]
+        inside = [v for v in upto if v.day >= FIRST + timedelta(days=7)]
+        assert inside and (n, total) == (len(upto), money(sum(v.cents for v in upto)))
+        assert (first, last) == (min(upto, key=lambda v: v.day).day.isoformat(),
+                                 max(upto, key=lambda v: v.day).day.isoformat())  # fmt: skip
+        assert in_period == money(sum(v.cents for v in inside))
+
+
+def test_quote_accuracy_per_night(waited: list[Wait], period: Period) -> None:
+    def mean(xs: list[int]) -> str:
+        return f"{(Decimal(sum(xs)) / len(xs)).quantize(Decimal('0.01')):.2f}"
+
+    rows = json_rows(period, "quotes")
+    nights = {r[0] for r in rows} - {"all"}
+    assert nights == {w.day.isoformat() for w in waited}  # seated after midnight: the night
+    for day, size, parties, mae, bias, within in rows:
+        ws = [w for w in waited if day in ("all", w.day.isoformat())
+              and size in ("all", str(w.size))]  # fmt: skip
+        assert parties == len(ws), (day, size)
+        assert mae == mean([abs(w.quoted - w.waited) for w in ws]), (day, size)
+        assert bias == mean([w.quoted - w.waited for w in ws]), (day, size)
+        near = Decimal(sum(abs(w.quoted - w.waited) <= 3 for w in ws) * 100) / len(ws)
+        assert Decimal(str(within)) == near.quantize(Decimal("0.1")), (day, size)
+    assert rows[-1][:3] == ["all", "all", len(waited)]
 
 
 def test_revpash_per_hour_and_per_day(visits: list[Visit], period: Period) -> None:
