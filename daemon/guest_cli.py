@@ -262,8 +262,8 @@ async def _offline(
 ) -> tuple[int, dict[str, Any]]:
     """No daemon answers: the same operation through an engine of our own on the store."""
     from floorlink.daemon import guest_service, profiles
-    from floorlink.daemon.parts import build_state
     from floorlink.daemon.engine import Engine
+    from floorlink.daemon.parts import build_state
 
     engine = Engine(
         Store(config.store.path),

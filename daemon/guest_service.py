@@ -18,6 +18,7 @@ import structlog
 from floorlink.daemon import metrics, privacy, profiles
 from floorlink.daemon.core.events import GuestMerge, GuestUnmerge
 from floorlink.daemon.core.state import Input
+from floorlink.daemon.routes import status_for
 from floorlink.daemon.service import CommandResult
 from floorlink.daemon.store import Store
 
@@ -26,9 +27,6 @@ if TYPE_CHECKING:
     from floorlink.daemon.engine import Engine
 
 log = structlog.get_logger(__name__)
-
-#: Outcome reasons of the core -> HTTP status.
-_STATUS = {"unknown_merge": 404, "duplicate_merge": 409, "bad_field": 422, "missing_field": 422}
 
 
 async def lookup(engine: Engine, config: Config, phone: str | None, email: str | None) -> Any:
@@ -121,7 +119,7 @@ async def _submit(
     done = await engine.submit(Input("host", uuid.uuid4().hex, itype, now, data))
     out = done.outcome
     if out.result != "accepted":
-        status = _STATUS.get(out.reason or "", 409)
+        status = status_for(out.reason)
         return CommandResult(False, status=status, error=out.error or "That did not work.")
     log.info(what, merge=out.body.get("merge"), by=out.body.get("by"))
     return CommandResult(True, body=await merges(engine, str(out.body["merge"])))

@@ -51,6 +51,8 @@ REASON_STATUS: dict[str, int] = {
     "unknown_reservation": 404,
     "unknown_check": 404,
     "not_linked": 404,
+    "unknown_merge": 404,
+    "duplicate_merge": 409,
     "unknown_type": 422,
     "missing_field": 422,
     "bad_field": 422,

@@ -13,10 +13,10 @@ from guests_support import NIGHT, VISITS, _res
 from test_profiles import _config
 
 from floorlink.daemon import profiles
-from floorlink.daemon.parts import build_state
 from floorlink.daemon.config import Config
 from floorlink.daemon.core.state import Input
 from floorlink.daemon.engine import Engine
+from floorlink.daemon.parts import build_state
 from floorlink.daemon.store import Store
 
 
