@@ -98,7 +98,7 @@ def cmd_segment(args: argparse.Namespace) -> int:
         if args.today
         else datetime.now(ZoneInfo(config.site.timezone)).date()
     )
-    built = profiles.rebuild(config)
+    built = profiles.built(config)  # read-only: the daemon may be running
     try:
         members = SEGMENTS[args.name](built, config.segments, today, args.weekday)
     except ValueError as exc:

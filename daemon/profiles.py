@@ -406,6 +406,20 @@ def rebuild(config: Config) -> list[Profile]:
     return profiles
 
 
+def built(config: Config) -> list[Profile]:
+    """The profiles the log gives now, built in memory from a read-only look at the store (the
+    segments read them this way, whether a daemon runs or not)."""
+    store = Store(config.store.path)
+    store.open_readonly()
+    try:
+        reservations, links, merges = read_log(store)
+        checks = {row["check"]: row for row in store.closed_checks()}
+    finally:
+        store.close(clean=False)
+    tz = ZoneInfo(config.site.timezone)
+    return build_profiles(reservations, links, checks, config.site.country, tz, active(merges))
+
+
 def stored(db: sqlite3.Connection) -> dict[str, dict[str, Any]]:
     """Every profile in the table, by id (replay and the tests compare them with a rebuild)."""
     return {str(i): json.loads(d) for i, d in db.execute("SELECT id, data FROM profiles")}
