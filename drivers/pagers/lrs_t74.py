@@ -3,13 +3,13 @@
 Sources (docs/pagers.md): paging-systems.readme.io, pages "Transmitters" (scratchpad), "Command
 Response", "AM Page Modes", "Alert Overrides", "Pager Message Formats". One command a line:
 
-    coaster:  APG,<pager>,<system>,<power>!<mode, 2 hex digits>   answered CPG,<pager>
+    coaster:  CPG,<pager>,<mode, 2 hex digits>,<power>             answered CPG,<pager>
     alpha:    PAGE,<pager>,<system>,<text>[\\f<alert overrides>]    answered PPG,<pager>
 
-and, once keyed on air, `SCPG,<pager>` (coaster) or `SPPG,<pager>` (pager). The answers, the
-alpha command and its escapes are documented; the coaster command is inferred from the documented
-FM form (`FPG,27,0,3!1234`): LRS's "Coaster and Pager Data Format" page is not publicly reachable
-(docs/pagers.md says what was searched). In the message part
+and, once keyed on air, `SCPG,<pager>` (coaster) or `SPPG,<pager>` (pager). All of it is
+documented: the coaster command by LRS's "Anti Theft Mode" page (`CPG,45,8A,3`: pager 45, mode
+8A, power level 3; a coaster takes the system id the transmitter is programmed with). In the
+message part
 the transmitter reads the two characters `\\f` as a form feed: what follows are alert override
 codes (`C54` cancels the pager's last page). Page mode = volume (0x40 loud, 0x00 quiet) + value
 (0x01 flash 30 s ... 0x07 glow 15 times, 0x0A flash 1 s).
@@ -37,13 +37,15 @@ from floorlink.drivers.pagers.base import (
 
 EOL = b"\r"
 MAX_TEXT = 200
-COASTER_RE = re.compile(rb"APG,(\d{1,4}),(\d{1,3}),(\d)!([0-9A-F]{2})")
+COASTER_RE = re.compile(rb"CPG,(\d{1,4}),([0-9A-F]{2}),(\d)")
 ALPHA_RE = re.compile(rb"PAGE,(\d{1,4}),(\d{1,3}),(.*)")
 ANSWER_RE = re.compile(r"(S?)(C|P)PG,(\d{1,4})")
 
 
 class T74Options(Options):
-    system_id: Annotated[int, Field(ge=0, le=200)] = 0
+    system_id: Annotated[int, Field(ge=0, le=200)] = Field(
+        0, description="system (restaurant) id of alpha pages; coasters use the transmitter's own"
+    )
     kind: Literal["coaster", "alpha"] = "coaster"
     page_mode: Annotated[int, Field(ge=0, le=0x4F)] | None = Field(
         None, description="coaster page mode; default: the page's alert type ([pager] alert_type)"
@@ -78,7 +80,7 @@ class T74Protocol(CommandProtocol):
             mode = page.alert if self.page_mode is None else self.page_mode
             if not 0 <= mode <= 0x4F:
                 raise ValueError(f"a coaster page mode is 00-4F (hex), got {mode:X}")
-            cmd = f"APG,{page.pager},{self.system_id},{self.power}!{mode:02X}"
+            cmd = f"CPG,{page.pager},{mode:02X},{self.power}"
         else:
             text = _clean(page.text or self.message)
             override = f"\\f{self.alert_override}" if self.alert_override else ""
@@ -133,11 +135,11 @@ class T74Commands:
     def feed(self, data: bytes) -> list[Page]:
         pages: list[Page] = []
         for raw in self._lines.feed(data):
-            start = raw.find(b"APG") if b"APG" in raw else max(0, raw.find(b"PAGE"))
+            start = raw.find(b"CPG") if b"CPG" in raw else max(0, raw.find(b"PAGE"))
             line = raw[start:]
             self.garbage += start  # line noise before the command
             if m := COASTER_RE.fullmatch(line):
-                pages.append(Page(int(m.group(1)), int(m.group(4), 16)))
+                pages.append(Page(int(m.group(1)), int(m.group(2), 16)))
             elif m := ALPHA_RE.fullmatch(line):
                 text = m.group(3).decode("ascii", "replace").split("\\f")[0]
                 pages.append(Page(int(m.group(1)), 1, text))

@@ -42,8 +42,16 @@ def bytewise(decoder: Any, stream: bytes) -> list[Any]:
 class TestT74Coaster(PagerCodecContract):
     protocol = "lrs-t74"
     options: ClassVar[dict[str, Any]] = {"system_id": 1}
-    # coaster 12, system 1, power 3, page mode 0x43 (flash and loud beep 3 times)
-    example = (Page(12, 0x43), "41 50 47 2c 31 32 2c 31 2c 33 21 34 33 0d")
+    # coaster 12, page mode 0x43 (flash and loud beep 3 times), power 3: `CPG,12,43,3` CR
+    example = (Page(12, 0x43), "43 50 47 2c 31 32 2c 34 33 2c 33 0d")
+
+
+def test_t74_coaster_page_is_the_documented_cpg_form() -> None:
+    """LRS "Anti Theft Mode": `CPG,45,8A,3` pages coaster 45, mode 8A, power level 3. Without
+    the anti-theft bit (80) the same page is mode 0A, flash 1 second."""
+    proto = make_protocol("lrs-t74", power=3)
+    assert proto.encode(Page(45, 0x0A)) == b"CPG,45,0A,3\r"
+    assert make_protocol("lrs-t74", power=5).encode(Page(1018, 0x01)) == b"CPG,1018,01,5\r"
 
 
 class TestJtech(PagerCodecContract):

@@ -40,7 +40,7 @@ async def test_check_closed_page_is_acknowledged_then_transmitted_on_the_stand(
             kim = post(t74_daemon, "/api/v1/waitlist", {"name": "Kim", "party_size": 2, "pager": 7})
             await pos.send("check.closed", check="1", total="20.00")
             assert await tx.wait_pages(1) == [Page(7, 0x43)]
-            assert bytes(tx.raw) == b"APG,7,1,3!43\r"
+            assert bytes(tx.raw) == b"CPG,7,43,3\r"
 
             def row() -> dict[str, Any]:
                 return next(e for e in pos.waitlist if e["id"] == kim["id"]) if pos.waitlist else {}
