@@ -172,6 +172,7 @@ class Table(TableObject):
     x: float | None = None
     y: float | None = None
     shape: str | None = None
+    name: str | None = Field(None, description="the table's display name, when it has one")
 
 
 class WaitlistEntry(Answer):
@@ -448,3 +449,53 @@ class GuestsPurged(Answer):
     guests: int = Field(ge=0, description="guests erased (none when no retention is set)")
     events: int = Field(ge=0)
     outbox: int = Field(ge=0)
+
+
+# ---- the floor editor (daemon/floor_admin.py) ------------------------------------------------
+
+Coordinate = Annotated[float, Field(ge=0, le=100)]
+Shape = Literal["round", "square", "rect"]
+
+
+class FloorTable(Body):
+    """A table of the floor as the editor sets it: 0-100 plan coordinates (the ones the stand
+    draws), shape, seats, section, a display name, the tables it combines with."""
+
+    id: TableId
+    seats: Count = Field(ge=1, le=100)
+    section: str = Field("main", min_length=1, max_length=32)
+    x: Coordinate | None = None
+    y: Coordinate | None = None
+    shape: Shape = "square"
+    name: str | None = Field(None, min_length=1, max_length=32)
+    combine_with: list[TableId] = Field(default_factory=list, max_length=20)
+    aliases: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list, max_length=20
+    )
+
+
+class FloorBody(Body):
+    tables: list[FloorTable] = Field(min_length=1, max_length=500)
+
+
+class Floor(Answer):
+    """The floor the daemon runs with (it is in the event log), and whether the page may
+    write the config file."""
+
+    tables: list[FloorTable]
+    editable: bool = Field(description="false: the daemon was started without a config path")
+    path: str | None = None
+
+
+class FloorCheck(Answer):
+    """What applying this floor would do, or why it cannot be applied."""
+
+    ok: bool
+    errors: list[str] = Field(default_factory=list)
+    added: list[str] = Field(default_factory=list)
+    removed: list[str] = Field(default_factory=list)
+    changed: list[str] = Field(default_factory=list)
+
+
+class FloorApplied(FloorCheck):
+    backup: str | None = Field(None, description="the previous config file, kept beside it")

@@ -27,6 +27,7 @@ from floorlink.daemon.clock import AliveMark, BoxClock
 from floorlink.daemon.component import Health, Supervisor, TaskComponent
 from floorlink.daemon.core.waitlist import page_stands
 from floorlink.daemon.engine import Committed, Engine
+from floorlink.daemon.floor_admin import FloorAdmin, seed_tables
 from floorlink.daemon.host_actions import HostActions
 from floorlink.daemon.janitor import IntegrityWatch, StoreJanitor
 from floorlink.daemon.live_stream import LiveStream
@@ -62,8 +63,9 @@ STOP_DRAIN_S = 3.0
 class App:
     """The daemon. Also the `FloorService` the HTTP layer and the host stand talk to."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, config_path: Path | None = None) -> None:
         self.config = config
+        self.floor_admin = FloorAdmin(self, config_path)
         store_path = config.store.path
         on_disk = store_path != ":memory:"
         reserve = None
@@ -72,9 +74,10 @@ class App:
             reserve = SpaceReserve(reserve_path, config.store.reserve_mb * 1024 * 1024)
         self.clock = BoxClock()
         alive = AliveMark(Path(store_path).with_suffix(".alive")) if on_disk else None
+        store = Store(store_path)
         self.engine = Engine(
-            Store(store_path),
-            lambda: build_state(config),
+            store,
+            lambda: build_state(config, seed_tables(store)),  # the floor the log starts from
             config.store.snapshot_every,
             clock=lambda: self.clock.now(),
             reserve=reserve,
@@ -191,7 +194,9 @@ class App:
         log.info("store open", path=self.config.store.path, seq=self.engine.state.seq)
         alive = self.timers.alive
         last_alive = alive.read() if alive is not None else None  # before it is rewritten
+        floor = self.floor_admin.submit_config(self.config)  # first in the queue: before any POS
         await self.supervisor.start()
+        await self.floor_admin.settle_start(floor)
         await self.timers.resume(last_alive)
 
     @property
@@ -243,7 +248,13 @@ class App:
     def _on_committed(self, batch: list[Committed]) -> None:
         """Publish what the batch changed, then wake whoever has new work from it."""
         metrics.COMMIT_BATCH.observe(len(batch))
+        floor = self.floor_admin.on_committed(
+            batch, lambda topic, body: self.link.publish(topic, body, retain=True)
+        )
         self.publisher.on_committed(batch)
+        if floor is not None:  # the floor changed: every tablet redraws it
+            self.publisher.update_table_gauges()
+            self.stream.broadcast("floor", floor["tables"])
         views = self.engine.views_changed
         freed = self.bridge is not None and any(res.tables for res in batch)
         if freed or "waitlist" in views or "reservations" in views:
@@ -273,6 +284,15 @@ class App:
 
     def waitlist(self) -> list[JSON]:
         return self.reads.waitlist()
+
+    def floor(self) -> JSON:
+        return self.floor_admin.floor()
+
+    async def validate_floor(self, tables: list[JSON]) -> CommandResult:
+        return await self.floor_admin.validate(tables)
+
+    async def apply_floor(self, tables: list[JSON]) -> CommandResult:
+        return await self.floor_admin.apply(tables)
 
     def reservations(self) -> list[JSON]:
         return self.reads.reservations()

@@ -79,7 +79,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return EXIT_CONFIG
     from floorlink.daemon.runner import run_daemon
 
-    return asyncio.run(run_daemon(config))
+    return asyncio.run(run_daemon(config, Path(args.config)))
 
 
 def cmd_replay(args: argparse.Namespace) -> int:

@@ -315,6 +315,9 @@ class TableCfg(Model):
     x: Annotated[float, Field(ge=0, le=100)] | None = None
     y: Annotated[float, Field(ge=0, le=100)] | None = None
     shape: Literal["round", "square", "rect"] = "square"
+    name: Annotated[str, Field(min_length=1, max_length=32)] | None = Field(
+        None, description='shown on the stand instead of the id ("Patio 1")'
+    )
     combine_with: list[str] = Field(default_factory=list)
     aliases: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
         default_factory=list,

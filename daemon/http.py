@@ -344,6 +344,17 @@ class Api:
         result = await self.service.assign_server(body.server, body.tables, body.sections)
         return web.json_response(result.body) if result.ok else refusal(result)
 
+    async def floor(self, request: web.Request, body: None) -> web.Response:
+        return web.json_response(self.service.floor())
+
+    async def validate_floor(self, request: web.Request, body: m.FloorBody) -> web.Response:
+        result = await self.service.validate_floor(_floor_tables(body))
+        return web.json_response(result.body)  # a check answers what it found, ok or not
+
+    async def put_floor(self, request: web.Request, body: m.FloorBody) -> web.Response:
+        result = await self.service.apply_floor(_floor_tables(body))
+        return web.json_response(result.body) if result.ok else refusal(result)
+
     async def terminals(self, request: web.Request, body: None) -> web.Response:
         return web.json_response(self.service.terminals())
 
@@ -527,6 +538,10 @@ def check_query(request: web.Request, route: Route) -> None:
                 + (", YYYY-MM-DD" if pattern and "today" not in pattern else "")
                 + (" or today" if pattern and "today" in pattern else ""),
             )
+
+
+def _floor_tables(body: m.FloorBody) -> list[dict[str, Any]]:
+    return [t.model_dump() for t in body.tables]
 
 
 def _sse(kind: str, payload: Any) -> bytes:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 from floorlink.daemon.core.closed_checks import ClosedChecksPart
 from floorlink.daemon.core.events import (
     ConflictDetected,
+    FloorChanged,
     HostAssigned,
     HostSeated,
     WaitlistSeated,
@@ -32,6 +33,7 @@ from floorlink.daemon.core.reservations import (
 from floorlink.daemon.core.servers import ServersPart, assignments
 from floorlink.daemon.core.state import Part, State
 from floorlink.daemon.core.waitlist import PagingRules, WaitlistPart, quote_accuracy
+from floorlink.daemon.floor_admin import floor_of, layout_view
 from floorlink.daemon.live_views import reservations_copy, waitlist_copy
 from floorlink.daemon.plugins import PAGER_PROTOCOLS
 
@@ -42,11 +44,12 @@ if TYPE_CHECKING:
 JSON = dict[str, Any]
 
 
-def build_state(config: Config) -> State:
-    """The state a config describes: the floor and the parts that fold beside it."""
+def build_state(config: Config, floor: tuple[TableSpec, ...] | None = None) -> State:
+    """The state a config describes: the floor (`floor`: the one the log starts from,
+    floor_admin.seed_tables; else the config's) and the parts that fold beside it."""
     tz = ZoneInfo(config.site.timezone)
-    specs = tuple(TableSpec(t.id, t.seats, t.section) for t in config.tables)
-    views = tuple(TableView(t.id, t.seats, tuple(t.combine_with)) for t in config.tables)
+    specs = floor if floor is not None else floor_of(config)
+    views = tuple(TableView(t.id, t.seats, t.combine_with) for t in specs)
     rules = PagingRules(
         trigger=config.paging.trigger,
         page_after_close_minutes=config.paging.page_after_close_minutes,
@@ -125,7 +128,7 @@ def register_views(engine: Engine, tz: ZoneInfo) -> None:
     the live estimates move with the floor, so a fired course or a paid check rebuilds them."""
     builders = engine.view_builders
     builders["waitlist"] = (
-        _types("waitlist", "check", "table", "hold", "host"),
+        _types("waitlist", "check", "table", "hold", "host", "floor"),
         lambda state: waitlist_copy(waitlist_of(state), state.floor),
     )
     builders["quote_errors"] = (
@@ -154,3 +157,4 @@ def register_views(engine: Engine, tz: ZoneInfo) -> None:
         guests_by_table,
     )
     builders["servers"] = ((HostAssigned.TYPE,), lambda state: assignments(servers_of(state)))
+    builders["floor"] = ((FloorChanged.TYPE,), layout_view)  # the floor the log records

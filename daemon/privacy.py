@@ -139,6 +139,7 @@ def erase_store(
     and truncate the WAL. On the daemon's store thread when it runs (it then folds its state
     again from the rewritten log: daemon/engine.py `maintain`)."""
     from floorlink.daemon.core.closed_checks import rows_of
+    from floorlink.daemon.floor_admin import seed_tables
     from floorlink.daemon.parts import build_state
 
     db = store.db
@@ -151,7 +152,7 @@ def erase_store(
             _erase_one(db, p, personal_values(p, reservations), counts)
         # everything derived is rebuilt from the rewritten log
         db.execute("DELETE FROM snapshots")
-        state = build_state(config)
+        state = build_state(config, seed_tables(store))
         rows = rows_of(state, store.events())
         store.replace_closed_checks(rows.values())
         store.write_tables({tid: state.table_object(tid) for tid in state.floor.specs})

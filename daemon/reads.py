@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 from floorlink.daemon.core.servers import covers_tonight, tonight_starts
+from floorlink.daemon.floor_admin import LAYOUT_KEYS
 from floorlink.daemon.live_views import reservations_at, waitlist_at
 from floorlink.daemon.parts import reservations_of
 from floorlink.daemon.service import JSON
@@ -25,15 +26,24 @@ class Reads:
         self.engine = engine
         self.config = config
         self.tz = ZoneInfo(config.site.timezone)
-        self.layout = {t.id: t for t in config.tables}
+
+    def floor(self) -> dict[str, JSON]:
+        """table id -> the table as the event log records the floor (a floor change moves it
+        at run time: daemon/floor_admin.py), in the floor's order."""
+        floor: dict[str, JSON] = self.engine.views.get("floor") or {}
+        return floor
 
     def layout_of(self, tid: str) -> JSON:
-        """The config's part of a table object: seats, section and the floor-plan position."""
-        t = self.layout[tid]
-        return {"seats": t.seats, "section": t.section, "x": t.x, "y": t.y, "shape": t.shape}
+        """The floor's part of a table object: seats, section, the plan position and name."""
+        t = self.floor().get(tid) or {}
+        return {k: t.get(k) for k in LAYOUT_KEYS}
 
     def tables(self) -> list[JSON]:
-        return [self.engine.tables[tid] | self.layout_of(tid) for tid in self.layout]
+        return [
+            self.engine.tables[tid] | self.layout_of(tid)
+            for tid in self.floor()
+            if tid in self.engine.tables
+        ]
 
     def waitlist(self) -> list[JSON]:
         """Rendered now: minutes waited and the recently-seated window follow the clock."""

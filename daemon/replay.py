@@ -7,6 +7,7 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from floorlink.daemon.core.closed_checks import rows_of
+from floorlink.daemon.floor_admin import seed_tables
 from floorlink.daemon.parts import build_state
 from floorlink.daemon.store import Store, dumps
 
@@ -21,15 +22,16 @@ def replay_and_compare(config: Config) -> dict[str, Any]:
     store = Store(config.store.path)
     store.open()
     try:
-        full = build_state(config)
+        seed = seed_tables(store)  # the floor the log starts from, whatever the config says now
+        full = build_state(config, seed)
         projected = rows_of(full, store.events())
-        resumed = build_state(config)
+        resumed = build_state(config, seed)
         snap = store.latest_snapshot()
         if snap is not None:
             try:
                 resumed.load_json(json.loads(snap[1]))
             except (ValueError, KeyError, TypeError):  # older format: the daemon refolds too
-                resumed = build_state(config)
+                resumed = build_state(config, seed)
         resumed.replay(store.events(after=resumed.seq))
         stored = store.stored_tables()
         folded = {tid: dumps(full.table_object(tid)) for tid in full.floor.specs}

@@ -79,12 +79,13 @@ def range_rows(config: Config, start: int, end: int) -> list[Row]:
         db.close()
         return _projection_rows(config, tables, start, end)
     db.close()
+    from floorlink.daemon.floor_admin import seed_tables
     from floorlink.daemon.parts import build_state
 
     store = Store(config.store.path)
     store.open_readonly()
     try:
-        every = rows_of(build_state(config), store.events())
+        every = rows_of(build_state(config, seed_tables(store)), store.events())
     finally:
         store.close(clean=False)
     return [

@@ -93,7 +93,7 @@ class Discovery(Component):
         await self.advertiser.stop()
 
 
-async def run_daemon(config: Config) -> int:
+async def run_daemon(config: Config, config_path: Path | None = None) -> int:
     configure_logging(config.log.level, config.log.format)
     signal.signal(signal.SIGPIPE, signal.SIG_IGN)  # broken sockets are errors to handle, not death
     for secret in (config.http.staff_token, config.http.staff_pin):
@@ -102,7 +102,8 @@ async def run_daemon(config: Config) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    app = App(config)
+    app = App(config, config_path)
+    loop.add_signal_handler(signal.SIGHUP, app.floor_admin.request_reload)  # systemctl reload
     app.supervisor.add(HttpServer(app, config))
     if config.http.host not in ("127.0.0.1", "localhost", "::1"):
         app.supervisor.add(Discovery(config))

@@ -88,7 +88,7 @@ class CommandResult:
     error: str | None = None
 
 
-LiveKind = Literal["table", "waitlist", "reservations", "status", "servers"]
+LiveKind = Literal["table", "waitlist", "reservations", "status", "servers", "floor"]
 
 
 class FloorService(Protocol):
@@ -132,6 +132,18 @@ class FloorService(Protocol):
 
     async def partial_arrival(self, reservation: str, table: str, arrived: int) -> CommandResult:
         """ "2 of 4 here": hold `table` without starting the turn."""
+        ...
+
+    def floor(self) -> JSON:
+        """The floor as the log records it: {tables: [...], editable, path}."""
+        ...
+
+    async def validate_floor(self, tables: list[JSON]) -> CommandResult:
+        """What applying this floor would do (body: ok, errors, added, removed, changed)."""
+        ...
+
+    async def apply_floor(self, tables: list[JSON]) -> CommandResult:
+        """Write the floor to the config file (backed up first), then reload it."""
         ...
 
     async def servers(self) -> list[JSON]:

@@ -566,6 +566,22 @@ class ReservationUnlinked(Body):
     by: str
 
 
+# ---- the floor itself (daemon/core/floor_changes.py) -----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FloorChanged(Body):
+    """The floor after a change (every table, in order: the fold replaces the floor with it),
+    and what changed, for people and the docs. The first one in a log is its floor's record."""
+
+    TYPE = "floor.changed"
+    GROUP = "floor"
+    tables: list[dict[str, Any]]
+    added: list[Any] | None = None
+    removed: list[Any] | None = None
+    changed: list[Any] | None = None
+
+
 # ---- commands: inputs a part decides into events -------------------------------------------
 
 
@@ -633,6 +649,16 @@ class WaitlistArm(Body):
     GROUP = "waitlist"
     table: str
     off: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FloorChange(Body):
+    """The floor as it should be (the editor, a reload, a start with a changed config): every
+    table, checked in full by daemon/core/floor_changes.py."""
+
+    TYPE = "floor.change"
+    GROUP = "floor"
+    tables: list[Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -853,6 +879,7 @@ _register(
     ReservationUnlinked,
     GuestMerged,
     GuestUnmerged,
+    FloorChanged,
 )
 _register(
     COMMANDS,
@@ -876,6 +903,7 @@ _register(
     ReservationUnlink,
     GuestMerge,
     GuestUnmerge,
+    FloorChange,
 )
 
 

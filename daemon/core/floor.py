@@ -32,11 +32,19 @@ from floorlink.daemon.core.rules import Seen, Status, status_of
 
 @dataclass(frozen=True, slots=True)
 class TableSpec:
-    """What the config says about a table; the floor needs seats and nothing about layout."""
+    """A table of the floor. The fold needs seats and section; the rest is the plan the stand
+    draws (0-100 coordinates, shape, a display name) and what quotes and names read. The floor
+    is data in the log (`floor.changed`, daemon/core/floor_changes.py), seeded from the config."""
 
     id: str
     seats: int
     section: str = "main"
+    x: float | None = None
+    y: float | None = None
+    shape: str = "square"
+    name: str | None = None
+    combine_with: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(slots=True)

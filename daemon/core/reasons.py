@@ -21,6 +21,7 @@ REASONS: dict[str, str] = {
     "duplicate_merge": "the guests are already merged, or the merge is already undone",
     "not_linked": "the reservation is not linked to a check",
     "wrong_status": "the table or party is not in a status that allows this",
+    "table_in_use": "the floor change removes a table that has guests or an open check",
     "party_too_large": "the party has more guests than the table has seats",
     "nothing_due": "a timer fired with nothing to do",
     "invalid_input": "the edge could not read the input (a POS payload it refused)",

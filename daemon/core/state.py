@@ -22,6 +22,15 @@ from floorlink.daemon.core.decide import decide_floor
 from floorlink.daemon.core.decide import decide_table as decide_table
 from floorlink.daemon.core.events import EVENTS, upcast
 from floorlink.daemon.core.floor import Floor, TableSpec
+from floorlink.daemon.core.floor_changes import (
+    FLOOR_CHANGE,
+    FLOOR_CHANGED,
+    apply_floor_change,
+    decide_floor_change,
+    floor_json,
+    spec_of,
+    use_floor,
+)
 from floorlink.daemon.core.reasons import Rejected as Rejected
 from floorlink.daemon.core.view import table_object
 
@@ -121,6 +130,7 @@ class State:
     floor: Floor = field(init=False)
     seq: int = 0
     table_seq: dict[str, int] = field(default_factory=dict)
+    floor_seq: int = 0  # the seq of the last floor.changed (0: the log records no floor yet)
 
     def __post_init__(self) -> None:
         self.floor = Floor({s.id: s for s in self.specs})
@@ -170,6 +180,8 @@ class State:
         return outcome
 
     def _decide(self, inp: Input) -> tuple[list[tuple[str, dict[str, Any]]], dict[str, Any]]:
+        if inp.type == FLOOR_CHANGE:
+            return decide_floor_change(self, inp.data)
         for part in self.parts:
             if part.handles(inp.type):
                 events, body = part.decide(self, inp)
@@ -196,7 +208,10 @@ class State:
         if data is not event.data:
             event = replace(event, data=data)
         self.seq = event.seq
-        changed = self.floor.apply(event.type, event.key, event.at, event.data)
+        if event.type == FLOOR_CHANGED:
+            changed = apply_floor_change(self, event.seq, event.data)
+        else:
+            changed = self.floor.apply(event.type, event.key, event.at, event.data)
         if event.seq % PRUNE_EVERY == 0:
             self.floor.prune(event.at - KEEP_ENDED_CHECKS_MS)
         for tid in changed:
@@ -227,6 +242,8 @@ class State:
             "seq": self.seq,
             "table_seq": dict(sorted(self.table_seq.items())),
             "floor": self.floor.to_json(),
+            "specs": floor_json(self.specs),
+            "floor_seq": self.floor_seq,
             "parts": {p.name: p.to_json() for p in self.parts},
         }
 
@@ -237,6 +254,9 @@ class State:
     def load_json(self, raw: Mapping[str, Any]) -> None:
         self.seq = int(raw["seq"])
         self.table_seq = dict(raw["table_seq"])
+        if "specs" in raw:  # a snapshot before the floor was in the log: the seed's floor
+            use_floor(self, tuple(spec_of(t) for t in raw["specs"]))
+        self.floor_seq = int(raw.get("floor_seq", 0))
         self.floor = Floor.from_json(self.specs, raw["floor"])
         for part in self.parts:
             if part.name in raw["parts"]:

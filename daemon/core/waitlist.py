@@ -41,7 +41,7 @@ from floorlink.daemon.core.state import Event, Input, decide_table
 from floorlink.daemon.core.timeutil import format_ms
 
 if TYPE_CHECKING:
-    from floorlink.daemon.core.floor import CheckFacts, Floor, TableState
+    from floorlink.daemon.core.floor import CheckFacts, Floor, TableSpec, TableState
     from floorlink.daemon.core.state import State
 
 EntryStatus = Literal["waiting", "paged", "seated", "left"]
@@ -121,6 +121,10 @@ class WaitlistPart:
     last_repage_at: int | None = None  # re-pages are spaced by REPAGE_SPACING_MS
     # after_close: table -> due at, or None once its page went (until the table is taken again)
     armed: dict[str, int | None] = field(default_factory=dict)
+
+    def on_floor(self, specs: tuple[TableSpec, ...]) -> None:
+        """The floor changed (daemon/core/floor_changes.py): quote against the new tables."""
+        self.tables = tuple(TableView(t.id, t.seats, t.combine_with) for t in specs)
 
     # ---- deciding ------------------------------------------------------------------------
 
