@@ -230,6 +230,8 @@ class Terminal:
             elif payload:
                 obj = json.loads(payload)
                 self.tables[obj["table"]] = obj
+            elif topic.startswith("floorlink/v1/tables/"):  # cleared: the table left the floor
+                self.tables.pop(topic.rsplit("/", 1)[1], None)
             async with self._changed:
                 self._changed.notify_all()
 
