@@ -135,7 +135,11 @@ class FloorAdmin:
 
     async def settle_start(self, fut: asyncio.Future[Committed]) -> None:
         """Log how the start's floor input went; a refusal keeps the log's floor running."""
-        res = await fut
+        try:
+            res = await fut
+        except Exception as exc:  # the store failed: the supervisor reports it; keep starting
+            log.error("the config's floor could not be saved", error=str(exc))
+            return
         outcome = res.outcome
         if outcome.result == "rejected":
             log.error("the config's floor was not applied", error=outcome.error)
