@@ -104,6 +104,10 @@ function connect() {
     state.tables.set(t.table, { ...(state.tables.get(t.table) || {}), ...t });
     renderTable(t.table); renderCounts();
   });
+  source.addEventListener("floor", (ev) => { // the floor changed (editor, reload): redraw it all
+    state.tables = new Map(JSON.parse(ev.data).map((t) => [t.table, t]));
+    renderFloor(); renderCounts();
+  });
   source.addEventListener("servers", () => loadDevices());
   source.addEventListener("waitlist", (ev) => { state.waitlist = JSON.parse(ev.data); renderWaitlist(); });
   source.addEventListener("reservations", (ev) => { state.reservations = JSON.parse(ev.data); renderReservations(); });
@@ -261,7 +265,7 @@ function renderTable(id) {
   const course = t.course ? ` · ${t.course}` : "";
   el.setAttribute("aria-label", `Table ${id}, ${STATUS_WORDS[t.status]}`);
   const showMins = mins != null && t.status !== "available";
-  el.innerHTML = `<span class="id">${esc(id)}</span>`
+  el.innerHTML = `<span class="id">${esc(t.name || id)}</span>`
     + `<span class="st">${STATUS_WORDS[t.status]}${esc(course)}</span>`
     + `<span class="who">${who}</span>`
     + `<span class="srv">${t.server ? `Server ${esc(t.server)}` : ""}</span>`
