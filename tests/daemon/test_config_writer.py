@@ -4,7 +4,9 @@ file, and write nothing that `floorlink check-config` would refuse."""
 from __future__ import annotations
 
 import tomllib
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -20,6 +22,10 @@ def example(tmp_path: Path) -> Path:
     path = tmp_path / "floorlink.toml"
     path.write_text((ROOT / "config" / "floorlink.example.toml").read_text())
     return path
+
+
+def set_tables(doc: Any, tables: list[dict[str, object]]) -> None:
+    config_writer.set_tables(doc, tables)
 
 
 def tables_of(path: Path) -> list[dict[str, object]]:
@@ -68,6 +74,6 @@ def test_backups_are_kept_to_a_few_and_the_mode_stays(example: Path) -> None:
     for n in range(config_writer.KEEP_BACKUPS + 3):
         tables = tables_of(example)
         tables[0]["seats"] = n + 1
-        config_writer.update(example, lambda d, t=tables: config_writer.set_tables(d, t), ENV)
+        config_writer.update(example, partial(set_tables, tables=tables), ENV)
     assert len(list(example.parent.glob("floorlink.toml.bak-*"))) == config_writer.KEEP_BACKUPS
     assert example.stat().st_mode & 0o777 == 0o640

@@ -6,7 +6,7 @@ Adding a table shows it on the stand too."""
 from __future__ import annotations
 
 import tomllib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -53,10 +53,10 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 @pytest.fixture
-def daemon(tmp_path: Path, broker: EmbeddedBroker) -> AsyncIterator[Daemon]:
+def daemon(tmp_path: Path, broker: EmbeddedBroker) -> Iterator[Daemon]:
     d = Daemon(tmp_path / "d", broker, tables=0, extra=FLOOR)
     d.start()
-    yield d  # type: ignore[misc]
+    yield d
     d.kill()
 
 
