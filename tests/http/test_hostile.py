@@ -32,6 +32,7 @@ EXAMPLE_IDS = {"report": "summary"}  # ids with a pattern "1" does not fit
 GETS = [r.path.replace("{id}", EXAMPLE_IDS.get(r.param or "", "1")) for r in ROUTES
         if r.method == "GET"]  # fmt: skip
 POSTS = [r.path.replace("{id}", "1") for r in ROUTES if r.body is not None]  # bodies read
+METHOD = {r.path.replace("{id}", "1"): r.method for r in ROUTES if r.body is not None}  # POST, PUT
 FUZZ_EXAMPLES = int(os.environ.get("FLOORLINK_FUZZ_EXAMPLES", "60"))
 
 
@@ -139,13 +140,13 @@ def test_a_2kb_query_string_is_never_5xx(server: ThreadServer, path: str) -> Non
 def test_3000_nested_brackets_are_400(server: ThreadServer, path: str) -> None:
     answer = exchange(
         server.port,
-        request("POST", path.encode(), AUTH + b"Content-Type: application/json\r\n", DEEP),
+        request(METHOD[path], path.encode(), AUTH + b"Content-Type: application/json\r\n", DEEP),
     )
     assert status_of(answer) == 400, answer[:300]
     assert b"nested too deep" in answer
     if path.endswith(("/session", "/devices")):
         return  # these need no token: the same 400 above
-    unauthenticated = exchange(server.port, request("POST", path.encode(), b"", DEEP))
+    unauthenticated = exchange(server.port, request(METHOD[path], path.encode(), b"", DEEP))
     assert status_of(unauthenticated) == 401
 
 
