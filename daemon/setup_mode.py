@@ -378,7 +378,7 @@ def serve_setup(path: Path) -> int:
         # the daemon opens its store and reaches the broker (its own pings start once ready)
         bridge = asyncio.create_task(_watchdog(limit_s=STARTUP_GRACE_S))
         try:
-            return await run_daemon(config)
+            return await run_daemon(config, path)  # the floor editor and reload use the file
         finally:
             bridge.cancel()
 
