@@ -106,7 +106,7 @@ async def test_drag_a_table_apply_and_see_it_moved_on_the_stand(
         " return r && r.x + r.width / 2 > before + 40; }",
         arg=before,
     )
-    assert not await page.locator('[data-testid="floor-editor"]').is_visible()
+    await page.locator('[data-testid="floor-editor"]').wait_for(state="hidden")  # after the PUT
     moved = {t["id"]: t for t in daemon.get("/api/v1/floor")["tables"]}["2"]
     assert 75 <= moved["x"] <= 85 and abs(moved["y"] - 20) <= 1  # a pixel's rounding
     text = daemon.config.read_text()
