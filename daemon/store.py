@@ -413,9 +413,17 @@ class Store:
         return [(int(seq), str(state)) for seq, state in cur]
 
     def write_snapshot(self, seq: int, state: str, now: int) -> None:
+        """Write a snapshot and drop all but the newest `SNAPSHOTS_KEPT` in the same commit: a
+        flood writes one every `snapshot_every` events, and the janitor's hourly round would
+        let them pile up to gigabytes (and a start that spends minutes deleting them)."""
         self.db.execute(
             "INSERT OR REPLACE INTO snapshots (seq, state, created) VALUES (?,?,?)",
             (seq, state, now),
+        )
+        self.db.execute(
+            "DELETE FROM snapshots WHERE seq NOT IN"
+            " (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT ?)",
+            (SNAPSHOTS_KEPT,),
         )
 
     def write_tables(self, tables: dict[str, dict[str, Any]]) -> None:

@@ -410,18 +410,19 @@ class Floor:
             free_since = self.freed_at.get(tid)
         return TableState(id=tid, status=status, since=free_since, **extras)
 
-    def prune(self, before: int) -> int:
+    def prune(self, before: int, keep: int | None = None) -> int:
         """Forget checks that ended before `before` (epoch ms) and no longer matter to any table,
-        so a box that runs for months does not carry every check it ever saw. Deterministic:
-        the caller passes a time taken from the log."""
+        and beyond the newest `keep` ended ones, so a box that runs for months (or takes a
+        flood) does not carry every check it ever saw. Deterministic: the caller passes a time
+        taken from the log, and ties fall by check number."""
         live = set().union(*self.live.values()) if self.live else set()
-        gone = [
-            n
+        ended = sorted(
+            (max(c.closed_at or 0, c.voided_at or 0), n)
             for n, c in self.checks.items()
-            if n not in live
-            and (c.closed_at is not None or c.voided_at is not None)
-            and max(c.closed_at or 0, c.voided_at or 0) < before
-        ]
+            if n not in live and (c.closed_at is not None or c.voided_at is not None)
+        )
+        over = max(0, len(ended) - keep) if keep is not None else 0
+        gone = [n for i, (end, n) in enumerate(ended) if i < over or end < before]
         for n in gone:
             del self.checks[n]
         return len(gone)

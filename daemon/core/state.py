@@ -38,7 +38,12 @@ Result = Literal["accepted", "duplicate", "rejected"]
 
 #: Ended checks are kept this long (by the log's own clock) for late events, then forgotten.
 KEEP_ENDED_CHECKS_MS = 12 * 3600 * 1000
+#: ... and never more than this many, so a step and a snapshot cost what the live floor costs,
+#: not what a flood of history costs (a busy night ends a few hundred checks).
+KEEP_ENDED_CHECKS = 2_000
 PRUNE_EVERY = 500
+#: The snapshot's shape. A snapshot of another shape is not trusted: the log is folded instead.
+SNAPSHOT_FORMAT = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,7 +218,7 @@ class State:
         else:
             changed = self.floor.apply(event.type, event.key, event.at, event.data)
         if event.seq % PRUNE_EVERY == 0:
-            self.floor.prune(event.at - KEEP_ENDED_CHECKS_MS)
+            self.floor.prune(event.at - KEEP_ENDED_CHECKS_MS, KEEP_ENDED_CHECKS)
         for tid in changed:
             self.table_seq[tid] = event.seq
         for part in self.parts:
@@ -239,6 +244,7 @@ class State:
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "format": SNAPSHOT_FORMAT,
             "seq": self.seq,
             "table_seq": dict(sorted(self.table_seq.items())),
             "floor": self.floor.to_json(),
@@ -252,6 +258,8 @@ class State:
         return json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"))
 
     def load_json(self, raw: Mapping[str, Any]) -> None:
+        if raw.get("format") != SNAPSHOT_FORMAT:
+            raise ValueError(f"snapshot format {raw.get('format')}, not {SNAPSHOT_FORMAT}")
         self.seq = int(raw["seq"])
         self.table_seq = dict(raw["table_seq"])
         if "specs" in raw:  # a snapshot before the floor was in the log: the seed's floor

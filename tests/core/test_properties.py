@@ -104,3 +104,29 @@ def test_snapshot_plus_tail_equals_full_fold(a: list[Input], b: list[Input], cut
     replayed.replay(log)
     assert replayed.dumps() == full.dumps()
     assert floor_view(replayed) == floor_view(full)
+
+
+def test_a_flood_of_ended_checks_keeps_the_state_bounded(monkeypatch: Any) -> None:
+    """Step and snapshot cost follow the live floor, not the history: however many checks end
+    within the late-event window, only the newest KEEP_ENDED_CHECKS stay, and a check still
+    open is never forgotten."""
+    from floorlink.daemon.core import state as state_module
+
+    monkeypatch.setattr(state_module, "KEEP_ENDED_CHECKS", 20)
+    monkeypatch.setattr(state_module, "PRUNE_EVERY", 10)
+    state = State(SPECS, TZ)
+    state.process(Input("pos:T1", "keep", "check.opened", T0, {"check": "open", "table": "1"}))
+    for n in range(200):
+        at = T0 + n * 1000
+        state.process(
+            Input("pos:T1", f"o{n}", "check.opened", at, {"check": f"c{n}", "table": "2"})
+        )
+        state.process(
+            Input("pos:T1", f"x{n}", "check.closed", at + 1, {"check": f"c{n}", "total": "9"})
+        )
+        state.process(Input("pos:T1", f"y{n}", "table.cleared", at + 2, {"table": "2"}))
+    checks = state.floor.checks
+    assert "open" in checks
+    ended = [n for n in checks if n != "open"]
+    assert len(ended) <= 20 + 10  # the cap, plus what ended since the last prune
+    assert "c199" in checks and "c0" not in checks

@@ -90,12 +90,28 @@ async def test_old_snapshots_are_pruned_to_the_newest_few(tmp_path: Path) -> Non
     config = config_for(tmp_path / "f.db")
     engine = await open_engine(config)
     store = engine.store
-    store.begin()
+    store.begin()  # a store written before snapshots were trimmed as they are written
     for seq in range(1, 11):
-        store.write_snapshot(seq, "{}", NOW)
+        store.db.execute(
+            "INSERT INTO snapshots (seq, state, created) VALUES (?,?,?)", (seq, "{}", NOW)
+        )
     store.commit()
     pruned = await StoreJanitor(engine, 7, 3600, lambda: NOW).prune()
     assert pruned.counts["snapshots"] == 10 - SNAPSHOTS_KEPT
+    assert [s for s, _ in store.snapshots()] == list(range(10, 10 - SNAPSHOTS_KEPT, -1))
+    await engine.close()
+
+
+async def test_writing_a_snapshot_keeps_only_the_newest_few(tmp_path: Path) -> None:
+    """A flood writes a snapshot every `snapshot_every` events: they must not pile up until
+    the janitor's next round."""
+    engine = await open_engine(config_for(tmp_path / "f.db"))
+    store = engine.store
+    for seq in range(1, 11):
+        store.begin()
+        store.write_snapshot(seq, "{}", NOW)
+        store.commit()
+        assert len(store.snapshots()) == min(seq, SNAPSHOTS_KEPT)
     assert [s for s, _ in store.snapshots()] == list(range(10, 10 - SNAPSHOTS_KEPT, -1))
     await engine.close()
 
