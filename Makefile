@@ -13,7 +13,7 @@ WHEELHOUSE ?= build/wheelhouse
 TYPECHECK := build/typecheck/floorlink
 CODE := daemon drivers bridge paging tests bench
 
-.PHONY: all demo test lint fmt docs bench system-deps demo-deps venv demo-venv wheelhouse clean install uninstall screenshots fuzz
+.PHONY: all demo test lint fmt docs bench soak system-deps demo-deps venv demo-venv wheelhouse clean install uninstall screenshots fuzz
 
 all: test
 
@@ -93,8 +93,21 @@ demo: demo-venv
 docs: venv
 	$(BIN)/python -m floorlink.daemon.docgen
 
+## Speed and memory beside their floors (bench/run.py, about 10 minutes on an idle machine;
+## FLOORLINK_BENCH_QUICK=1 for a one-minute smoke run): bench/results.json, docs/bench-latency.png.
 bench: venv
 	$(BIN)/python bench/run.py
+
+## A compressed week of dinner services (bench/soak.py), then the crash/broker/power-loss tests
+## with many more cycles than `make test` runs.
+HOURS ?= 1
+soak: venv
+	FLOORLINK_SOAK_HOURS=$(HOURS) $(BIN)/python bench/soak.py
+	@if [ -f tests/integration/test_what_held.py ]; then \
+	  FLOORLINK_SOAK_CYCLES=200 $(BIN)/pytest -q tests/integration/test_what_held.py; \
+	else \
+	  echo "tests/integration/test_what_held.py is not in this tree: the long crash, broker and power-loss cycles were not run"; \
+	fi
 
 install:
 	./systemd/install.sh
