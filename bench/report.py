@@ -130,11 +130,26 @@ def print_table(r: dict[str, Any]) -> None:
     for s in fast["history"]["slices"]:
         print(f"  {s['events_in_log']:>9} {s['per_s']:>9} {s['cpu_us_per_event']:>6} "
               f"{s['ack_p99_ms']:>8} {s['snapshot_kb']:>9} {s['rss_mb']:>7}")  # fmt: skip
+    _profile(fast.get("profile", {}))
     _parts(r.get("parts", {}))
     print("\ntargets")
     for t in r["targets"]:
         verdict = {True: "met", False: "NOT MET", None: "not measured"}[t["met"]]
         print(f"  {verdict:<13}{t['target']}: {t['measured']}")
+
+
+def _profile(p: dict[str, Any]) -> None:
+    if not p.get("samples"):
+        print(f"profile: {p.get('skipped') or p.get('error') or 'no samples'}")
+        return
+    print(f"\nwhere the daemon's CPU goes in a flood (py-spy, {p['samples']} busy samples)")
+    for title, key, n in (
+        ("threads", "threads", 4),
+        ("layers (inclusive)", "inclusive_by_layer", 11),
+        ("functions (self)", "self_by_function", 8),
+    ):
+        rows = ", ".join(f"{k} {v:.0%}" for k, v in list(p[key].items())[:n])
+        print(f"  {title}: {rows}")
 
 
 def _parts(parts: dict[str, Any]) -> None:

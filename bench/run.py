@@ -35,6 +35,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 sys.path[:0] = [str(HERE), str(HERE.parent)]
 
+import cpu_profile  # noqa: E402
 from floors import NaivePipeline, commit_floor, echo_floor  # noqa: E402
 from harness import (  # noqa: E402
     QUICK,
@@ -134,6 +135,22 @@ async def flood(floor: Floor, pid: int, count: int) -> dict[str, Any]:
     return stretch(t, cpu_s(pid) - c0)
 
 
+async def profiled(floor: Floor, pid: int, folder: Path, seconds: int) -> dict[str, Any]:
+    """py-spy on the daemon through a closed-loop flood: where the CPU per event goes."""
+    raw = folder / "profile.txt"
+    spy = cpu_profile.record(pid, seconds, raw)
+    if spy is None:
+        return {"skipped": "py-spy is not installed"}
+    await floor.reset_tables()
+    while spy.poll() is None:
+        await floor.flood(2000)
+        await floor.settle()
+    _, err = spy.communicate()
+    if spy.returncode != 0 or not raw.exists():
+        return {"error": err.decode(errors="replace").strip()[-300:]}
+    return cpu_profile.summarize(raw)
+
+
 async def history(floor: Floor, daemon: BenchDaemon) -> dict[str, Any]:
     """LOG_EVENTS real lifecycles with real timestamps, closed loop, in slices: the step cost and
     the snapshot as the floor's history grows. Leaves that many events in the log."""
@@ -179,6 +196,8 @@ async def fast_disk(tmp: Path, broker: EmbeddedBroker) -> dict[str, Any]:
             out["durable"] = await ladder(floor, daemon.pid, sized(1000, 500))
             print("fast disk: flood", flush=True)
             out["flood"] = await flood(floor, daemon.pid, FLOOD)
+            print("fast disk: profile", flush=True)
+            out["profile"] = await profiled(floor, daemon.pid, tmp, sized(15, 3))
             print(f"fast disk: {LOG_EVENTS} events of history", flush=True)
             await floor.reset_tables()
             out["history"] = await history(floor, daemon)
