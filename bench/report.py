@@ -192,3 +192,124 @@ def _parts(parts: dict[str, Any]) -> None:
     if "rss_baseline_mb" in bi:
         rss = f"{bi['rss_baseline_mb']} -> {bi['rss_peak_mb']} -> {bi['rss_after_mb']} MB"
         print(f"{bi['burst']} bad payloads at {bi['bad_payloads_per_s']}/s: RSS {rss}")
+
+
+def _mark(met: bool | None) -> str:
+    return {True: "met", False: "**not met**", None: ""}[met]
+
+
+def _ms(s: dict[str, Any] | None) -> str:
+    if not s or not s.get("n"):
+        return "-"
+    return f"p50 {s['p50_ms']:.1f} / p99 {s['p99_ms']:.1f} / max {s['max_ms']:.0f} ms"
+
+
+def markdown(r: dict[str, Any]) -> str:
+    """The README's figures table, from one results.json (`python bench/report.py FILE`)."""
+    m = r["machine"]
+    fast, fl, sd = r["fast_disk"], r["floors"], r["sd_card"]
+    met = {t["target"].split(" (")[0]: t["met"] for t in r["targets"]}
+    rows = ["| what | measured | floor, same run | target |", "|---|---|---|---|"]
+
+    def row(what: str, measured: str, floor: str = "", target: str = "") -> None:
+        rows.append(f"| {what} | {measured} | {floor} | {target} |")
+
+    for rate, x in fast["rates"].items():
+        nv = fl["naive"]["rates"].get(rate, {})
+        floor = f"echo {_ms(fl['echo'].get(rate))}; naive {_ms(nv.get('to_state'))}"
+        floor += f" at {nv.get('achieved_per_s')}/s"
+        target = ""
+        if rate == "2000":
+            target = f"p99 <= 20 ms: {_mark(met.get('p99 <= 20 ms at 2,000 events/s'))}"
+        elif rate == "500":
+            target = f"p99 <= 20 ms: {_mark(met.get('p99 <= 20 ms at 500 events/s'))}"
+        row(
+            f"publish -> retained state, {int(rate):,}/s offered",
+            f"{_ms(x['to_state'])} (achieved {x['achieved_per_s']}/s; ack {_ms(x['to_ack'])})",
+            floor,
+            target,
+        )
+    for rate, x in sd["rates"].items():
+        row(
+            f"same on a simulated SD card ({sd['fsync_ms']:g} ms per commit), {int(rate):,}/s",
+            f"{_ms(x['to_state'])} (achieved {x['achieved_per_s']}/s)",
+        )
+    d = fast["durable"]
+    row(
+        "highest durable open-loop rate, backlog flat (every ack after fsync)",
+        f"{d['highest_flat_per_s']:,}/s (SD card {sd['durable']['highest_flat_per_s']:,}/s)",
+        f"commit floor {fl['commit']['commits_per_s']:,} commits/s "
+        f"(SD {fl['commit_sd']['commits_per_s']:,}/s)",
+    )
+    cpu = fast["flood"]["cpu_us_per_event"]
+    row(
+        "closed-loop maximum; CPU per event",
+        f"{fast['flood']['achieved_per_s']:,}/s, {cpu} µs "
+        f"(SD card {sd['flood']['achieved_per_s']:,}/s)",
+        f"naive pipeline {fl['naive']['flood']['achieved_per_s']:,}/s, "
+        f"{fl['naive']['flood']['cpu_us_per_event']} µs "
+        f"(SD {fl['naive_sd']['flood']['achieved_per_s']:,}/s)",
+        f"<= 100 µs: {_mark(met.get('<= 100 µs of CPU per event'))}",
+    )
+    p = fast.get("profile", {})
+    if p.get("samples"):
+        layers = ", ".join(f"{k} {v:.0%}" for k, v in list(p["inclusive_by_layer"].items())[:6])
+        row("where the CPU goes (py-spy, samples through each layer)", layers)
+    h = fast["history"]
+    row(
+        f"RSS idle / peak / 5 s after the 5,000/s overload / after {h['events']:,} events",
+        f"{fast['rss_idle_mb']} / {fast['rss_peak_mb']} / "
+        f"{fast['rss_after_overload_settled_mb']} / {fast['rss_after_log_mb']} MB",
+        "",
+        f"<= 60 MB: {_mark(met.get('RSS <= 60 MB under load'))}",
+    )
+    sl = h["slices"]
+    if sl:
+        row(
+            f"history {sl[0]['events_in_log']:,} -> {sl[-1]['events_in_log']:,} events in the "
+            "log: rate, CPU per event, snapshot",
+            f"{sl[0]['per_s']} -> {sl[-1]['per_s']}/s, {sl[0]['cpu_us_per_event']} -> "
+            f"{sl[-1]['cpu_us_per_event']} µs, {sl[0]['snapshot_kb']} -> "
+            f"{sl[-1]['snapshot_kb']} KB",
+            "",
+            "bounded by the live floor: " + _mark(met.get("snapshot bounded by the live floor")),
+        )
+    st = fast["store_after_log"]
+    ready_key = f"ready in <= 1 s with {st['events']} events"
+    row(
+        f"start-to-ready with {st['events']:,} events in the log ({st['db_mb']} MB)",
+        f"{fast['ready_after_clean_stop_s']} s after a clean stop, "
+        f"{fast['ready_after_sigkill_s']} s after SIGKILL",
+        "",
+        f"<= 1 s: {_mark(met.get(ready_key))}",
+    )
+    parts = r.get("parts", {})
+    pg = parts.get("paging", {})
+    if "close_to_page_p50_ms" in pg:
+        row(
+            "check closed -> page's last byte on the port",
+            f"p50 {pg['close_to_page_p50_ms']} / p99 {pg['close_to_page_p99_ms']} ms",
+        )
+    b = parts.get("bridge_drain", {})
+    if "drain_seconds" in b:
+        row(
+            f"{b['backlog_events']:,}-event cloud backlog drained after an outage",
+            f"{b['drain_seconds']} s ({b['drain_events_per_s']:,}/s); live round trip meanwhile "
+            f"p50 {b['live_round_trip_during_drain_p50_ms']} / "
+            f"p99 {b['live_round_trip_during_drain_p99_ms']} ms",
+        )
+    head = (
+        f"`make bench` on {r['when'][:10]} ({r['when'][11:16]} UTC): {m['cpus']} cores "
+        f"({m['cpu_model']}), Python {m['python']}, SQLite {m['sqlite']}, Mosquitto "
+        f"{m['mosquitto']}; load average {m['loadavg_at_start'][0]} at the start, "
+        f"{m['loadavg_at_end'][0]} at the end"
+    )
+    return head + "\n\n" + "\n".join(rows) + "\n"
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+    from pathlib import Path
+
+    print(markdown(json.loads(Path(sys.argv[1]).read_text())))
