@@ -204,6 +204,10 @@ def _ms(s: dict[str, Any] | None) -> str:
     return f"p50 {s['p50_ms']:.1f} / p99 {s['p99_ms']:.1f} / max {s['max_ms']:.0f} ms"
 
 
+def _p(d: dict[str, Any], p50: str, p99: str) -> str:
+    return f"p50 {d[p50]} / p99 {d[p99]} ms"
+
+
 def markdown(r: dict[str, Any]) -> str:
     """The README's figures table, from one results.json (`python bench/report.py FILE`)."""
     m = r["machine"]
@@ -297,6 +301,34 @@ def markdown(r: dict[str, Any]) -> str:
             f"{b['drain_seconds']} s ({b['drain_events_per_s']:,}/s); live round trip meanwhile "
             f"p50 {b['live_round_trip_during_drain_p50_ms']} / "
             f"p99 {b['live_round_trip_during_drain_p99_ms']} ms",
+        )
+    for name, t in parts.get("transmitters", {}).items():
+        if isinstance(t, dict) and "p50_ms" in t:
+            row(f"check closed -> {name} transmitter's acknowledgement", _p(t, "p50_ms", "p99_ms"))
+    q = parts.get("quotes", {})
+    nights = [n for n in q.get("nights", []) if isinstance(n, dict) and "floorlink" in n]
+    if nights:
+        mae = " / ".join(str(n["floorlink"].get("mae_minutes")) for n in nights)
+        naive = " / ".join(str(n.get("naive", {}).get("mae_minutes")) for n in nights)
+        row("quote vs seated, MAE by simulated night (`bench/quotes.py`)", f"{mae} min", naive)
+    x = parts.get("receipt_proxy", {})
+    if "added_p50_ms" in x:
+        row(
+            "receipt proxy: latency added, POS bytes in -> printer bytes out",
+            _p(x, "added_p50_ms", "added_p99_ms"),
+        )
+    s = parts.get("reservation_sync", {})
+    if "created_to_stand_p50_ms" in s:
+        row(
+            "reservation created in the cloud -> on the host stand",
+            _p(s, "created_to_stand_p50_ms", "created_to_stand_p99_ms"),
+        )
+    bi = parts.get("bad_input", {})
+    if "rss_baseline_mb" in bi:
+        row(
+            f"a burst of {bi['burst']:,} bad payloads",
+            f"{bi['bad_payloads_per_s']:,}/s answered; RSS {bi['rss_baseline_mb']} -> "
+            f"{bi['rss_peak_mb']} -> {bi['rss_after_mb']} MB",
         )
     head = (
         f"`make bench` on {r['when'][:10]} ({r['when'][11:16]} UTC): {m['cpus']} cores "
