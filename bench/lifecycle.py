@@ -26,7 +26,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import aiomqtt
@@ -286,13 +286,3 @@ def achieved(t: Tally) -> float:
     """Accepted events per second from the first send to the last ack."""
     span = t.last_ack - t.first_sent
     return round(t.accepted / span, 1) if span > 0 and t.accepted else 0.0
-
-
-def shifted(start: datetime, speedup: float) -> Callable[[datetime], datetime]:
-    """A simulated wall clock running `speedup` times real time from `start` (for the soak)."""
-    t0 = time.perf_counter()
-
-    def now(_: datetime | None = None) -> datetime:
-        return start + timedelta(seconds=(time.perf_counter() - t0) * speedup)
-
-    return now
