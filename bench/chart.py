@@ -48,7 +48,8 @@ def draw(r: dict[str, Any], path: Path) -> None:
     ax.set_ylabel("latency, ms (solid p99, dotted p50)")
     m = r["machine"]
     ax.set_title(
-        f"Floorlink make bench {r['when'][:10]}: {m['cpus']} cpus, Python {m['python']}"
+        f"Floorlink make bench {r['when'][:10]}: {m['cpus']} cpus, Python {m['python']}, "
+        f"load average {m['loadavg_at_start'][0]} -> {m.get('loadavg_at_end', ['?'])[0]}"
         + (" (quick)" if r.get("quick") else ""),
         fontsize=10,
     )
@@ -58,3 +59,10 @@ def draw(r: dict[str, Any], path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)
     plt.close(fig)
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    draw(json.loads(Path(sys.argv[1]).read_text()), Path(sys.argv[2]))

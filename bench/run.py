@@ -54,7 +54,7 @@ from floorlink.daemon.broker import EmbeddedBroker  # noqa: E402
 RATES = (50, 500, 2000, 5000)
 SECONDS = {50: sized(12, 1.5), 500: sized(10, 1.5), 2000: sized(8, 1.0), 5000: sized(6, 1.0)}
 SD_RATES = sized((50, 500, 2000), (50, 500))
-LADDER_SECONDS = sized(6, 1.0)
+LADDER_SECONDS = sized(8, 1.5)
 LADDER_STEPS = sized(10, 3)
 FLOOD = sized(20_000, 1_500)
 #: Events of history for the step-cost, RSS and start-to-ready figures (the issue asks 10^6).
@@ -99,6 +99,16 @@ async def rate_sweep(floor: Floor, pid: int, rates: tuple[int, ...]) -> dict[str
     return out
 
 
+def slope(points: list[tuple[float, int]]) -> float:
+    """Least-squares growth per second of the backlog (0 with fewer than 3 samples)."""
+    if len(points) < 3:
+        return 0.0
+    mx = sum(x for x, _ in points) / len(points)
+    my = sum(y for _, y in points) / len(points)
+    var = sum((x - mx) ** 2 for x, _ in points)
+    return sum((x - mx) * (y - my) for x, y in points) / var if var else 0.0
+
+
 def samples_into(samples: list[tuple[float, int]]) -> Callable[[float, int], None]:
     return lambda s, b: samples.append((s, b))
 
@@ -115,9 +125,8 @@ async def ladder(floor: Floor, pid: int, closed_loop: float) -> dict[str, Any]:
         c0 = cpu_s(pid)
         t = await floor.open_loop(rate, LADDER_SECONDS, samples_into(samples))
         end_backlog = floor.backlog
-        half = [b for s, b in samples if s >= LADDER_SECONDS / 2] or [end_backlog]
-        growth = (end_backlog - half[0]) / (LADDER_SECONDS / 2)
-        flat = end_backlog <= max(100, 0.1 * rate) or growth <= 0.02 * rate
+        growth = slope([(s, b) for s, b in samples if s >= LADDER_SECONDS / 2])
+        flat = end_backlog <= max(100, 0.1 * rate) or growth <= 0.05 * rate
         await floor.settle(timeout=300)
         row = stretch(t, cpu_s(pid) - c0, rate)
         row |= {"end_backlog": end_backlog, "backlog_growth_per_s": round(growth), "flat": flat}
