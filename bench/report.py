@@ -188,6 +188,11 @@ def _parts(parts: dict[str, Any]) -> None:
     if "created_to_stand_p50_ms" in s:
         print(f"reservation created in cloud -> stand p50/p99 {s['created_to_stand_p50_ms']} / "
               f"{s['created_to_stand_p99_ms']} ms")  # fmt: skip
+    rp = parts.get("reports", {})
+    if rp and "error" not in rp and "skipped" not in rp:
+        import importlib
+
+        print(importlib.import_module("bench.reports").render(rp))
     bi = parts.get("bad_input", {})
     if "rss_baseline_mb" in bi:
         rss = f"{bi['rss_baseline_mb']} -> {bi['rss_peak_mb']} -> {bi['rss_after_mb']} MB"
