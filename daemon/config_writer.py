@@ -149,6 +149,15 @@ def write(
     path = Path(path)
     text = doc if isinstance(doc, str) else tomlkit.dumps(doc)
     config = check(text, env)
+    return Written(path, replace(path, text, now), config)
+
+
+def replace(path: Path, text: str, now: datetime | None = None) -> Path | None:
+    """Back up the previous file, then put `text` in its place atomically (a temporary file in
+    the same folder, fsynced, renamed over it, with the old file's mode). The backup's path, or
+    None for a first file. The caller has validated `text` (first-run setup, `write`)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
     previous = backup(path, now)
     mode = path.stat().st_mode & 0o777 if path.exists() else 0o640
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -169,7 +178,7 @@ def write(
             os.fsync(dirfd)
         finally:
             os.close(dirfd)
-    return Written(path, previous, config)
+    return previous
 
 
 def restore(path: Path, previous: Path) -> None:

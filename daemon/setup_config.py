@@ -11,18 +11,17 @@ setup page again (which would let anyone on the LAN set a new PIN).
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import secrets
 import tomllib
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import tomlkit
 from tomlkit.items import AoT, Table
 
+from floorlink.daemon import config_writer
 from floorlink.daemon.config import Config, ConfigError, parse_config
 
 #: Keys a seed may hold: set by the installer, not by the restaurant.
@@ -140,32 +139,6 @@ def build(
 
 def write(path: Path, text: str) -> Path | None:
     """Replace `path` with `text` in one rename (never half a file), keeping the file it
-    replaces as `<name>.<UTC time>.bak` beside it; returns that backup's path, if any."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    backup = None
-    mode = 0o640
-    if path.exists():
-        mode = path.stat().st_mode & 0o777
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        backup = path.with_name(f"{path.name}.{stamp}.bak")
-        n = 1
-        while backup.exists():
-            n += 1
-            backup = path.with_name(f"{path.name}.{stamp}-{n}.bak")
-        backup.write_bytes(path.read_bytes())
-        os.chmod(backup, mode)
-    tmp = path.with_name(f".{path.name}.new")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        os.write(fd, text.encode())
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    with contextlib.suppress(OSError):  # the folder entry too, where the filesystem allows
-        dirfd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dirfd)
-        finally:
-            os.close(dirfd)
-    return backup
+    replaces beside it as the floor editor does (`<name>.bak-<UTC time>`, the newest 10);
+    returns that backup's path, if any."""
+    return config_writer.replace(path, text)

@@ -43,7 +43,7 @@ Client = TestClient[web.Request, web.Application]
 
 
 def backups(folder: Path) -> list[Path]:
-    return sorted(folder.glob("floorlink.toml.*.bak"))
+    return sorted(folder.glob("floorlink.toml.bak-*"))
 
 
 def seed(tmp_path: Path) -> Path:

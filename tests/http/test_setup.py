@@ -189,7 +189,7 @@ async def test_first_run_sets_pin_tables_and_pager_then_serves_the_stand(
     assert config.pager.settings == {"restaurant_id": 7}
     text = box.config.read_text()
     assert text.startswith("# Floorlink on this box, written by the installer")  # comments kept
-    (backup,) = box.workdir.glob("floorlink.toml.*.bak")
+    (backup,) = box.workdir.glob("floorlink.toml.bak-*")
     assert backup.read_text() == box.seed
 
     # setup is over: its endpoints are refused, and the stand runs on the new config
