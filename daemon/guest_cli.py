@@ -37,27 +37,25 @@ EXIT_NOT_FOUND = 1
 def add_parser(sub: Any, config_arg: Callable[[argparse.ArgumentParser], None]) -> None:
     p = sub.add_parser("guest", help="guest profiles: rebuild, show, export (docs/reports.md)")
     gsub = p.add_subparsers(dest="guest_command", required=True)
-    r = gsub.add_parser("rebuild", help="rebuild the profiles from the log")
-    config_arg(r)
-    r.set_defaults(fn=cmd_guest)
-    r = gsub.add_parser("purge", help="erase guests not seen for privacy.retention_days")
-    config_arg(r)
-    r.set_defaults(fn=cmd_guest)
-    r = gsub.add_parser("duplicates", help="profiles with one name that may be one guest")
-    config_arg(r)
-    r.set_defaults(fn=cmd_guest)
-    r = gsub.add_parser("merges", help="every merge, undone ones included")
-    config_arg(r)
-    r.set_defaults(fn=cmd_guest)
-    r = gsub.add_parser("merge", help="merge two profiles (ids from `duplicates`)")
-    config_arg(r)
-    r.add_argument("a", help="a profile id")
-    r.add_argument("b", help="its duplicate")
-    r.set_defaults(fn=cmd_guest)
-    r = gsub.add_parser("unmerge", help="undo a merge (ids from `merges`)")
-    config_arg(r)
-    r.add_argument("merge", help="the merge id, e.g. m1")
-    r.set_defaults(fn=cmd_guest)
+    # Each subcommand with its own positional arguments (name, help).
+    commands: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
+        ("rebuild", "rebuild the profiles from the log", ()),
+        ("purge", "erase guests not seen for privacy.retention_days", ()),
+        ("duplicates", "profiles with one name that may be one guest", ()),
+        ("merges", "every merge, undone ones included", ()),
+        (
+            "merge",
+            "merge two profiles (ids from `duplicates`)",
+            (("a", "a profile id"), ("b", "its duplicate")),
+        ),
+        ("unmerge", "undo a merge (ids from `merges`)", (("merge", "the merge id, e.g. m1"),)),
+    )
+    for name, text, positionals in commands:
+        r = gsub.add_parser(name, help=text)
+        config_arg(r)
+        for arg, arg_help in positionals:
+            r.add_argument(arg, help=arg_help)
+        r.set_defaults(fn=cmd_guest)
     for name, text in (
         ("show", "one guest's visit summary"),
         ("export", "all held on a guest"),
